@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Speed and memory of tuidock beside podman and runc, as ratios, on the same busybox root.
+
+Run as root after ``./setup.sh --test`` (which installs podman, runc and
+hyperfine from Debian):
+
+    .venv/bin/python bench/run.py                 # prints the table
+    .venv/bin/python bench/run.py --update-readme # and writes it into README.md
+
+Everything runs in a state root and cgroup parent of its own, and is removed
+afterwards. podman gets the very same busybox layer (imported from tuidock's
+store), runc a bundle made by ``runc spec`` over it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TUIDOCK = str(BIN / "tuidock")
+PODMAN_IMAGE = "localhost/tuidock-bench-busybox:latest"
+RESULTS = REPO / "bench" / "results"
+
+
+def sh(*args: str, env: dict[str, str] | None = None, check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), env=env, check=check, text=True,
+                          capture_output=quiet)
+
+
+def hyperfine(commands: dict[str, str], runs: int, env: dict[str, str], prepare: str | None = None) -> dict[str, float]:
+    """Mean seconds per command, measured by hyperfine (warm-up runs first)."""
+    out = Path(tempfile.mktemp(suffix=".json"))
+    args = ["hyperfine", "-N", "--warmup", "3", "--runs", str(runs), "--export-json", str(out)]
+    if prepare:
+        args += ["--prepare", prepare]
+        args.remove("-N")
+    for name, cmd in commands.items():
+        args += ["-n", name, cmd]
+    subprocess.run(args, env=env, check=True, capture_output=True)
+    data = json.loads(out.read_text())
+    out.unlink()
+    return {r["command"]: r["mean"] for r in data["results"]}
+
+
+def smaps(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in kB from /proc/<pid>/smaps_rollup."""
+    rss = pss = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    return rss, pss
+
+
+def pids_named(comm: str, cmdline_has: str = "") -> list[int]:
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                if Path(f"/proc/{p}/comm").read_text().strip() != comm:
+                    continue
+                if cmdline_has and cmdline_has.encode() not in Path(f"/proc/{p}/cmdline").read_bytes():
+                    continue
+                out.append(int(p))
+            except OSError:
+                pass
+    return out
+
+
+class Bench:
+    def __init__(self, runs: int, containers: int) -> None:
+        self.runs = runs
+        self.n = containers
+        self.tmp = Path(tempfile.mkdtemp(prefix="tuidock-bench-"))
+        self.root = self.tmp / "root"
+        self.env = {**os.environ, "TUIDOCK_ROOT": str(self.root), "TUIDOCK_CGROUP_PARENT": "/tuidock-bench"}
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    # ---- set-up ----------------------------------------------------------------
+
+    def setup(self) -> None:
+        for tool in ("podman", "runc", "hyperfine"):
+            if not shutil.which(tool):
+                sys.exit(f"bench: {tool} is not installed (./setup.sh --test)")
+        sh(TUIDOCK, "run", "--rm", "busybox", "true", env=self.env)
+        from runtime.images.store import ImageStore
+
+        store = ImageStore(str(self.root))
+        layer = store.layer_path(store.get("busybox").diff_ids[0])
+        tar = self.tmp / "busybox.tar"
+        sh("tar", "-C", layer, "-cf", str(tar), ".")
+        sh("podman", "rmi", "-f", PODMAN_IMAGE, check=False)
+        sh("podman", "import", "--change", "CMD sh", str(tar), PODMAN_IMAGE)
+        self.bundle = self.tmp / "bundle"
+        (self.bundle / "rootfs").mkdir(parents=True)
+        sh("tar", "-C", str(self.bundle / "rootfs"), "-xf", str(tar))
+        sh("runc", "spec", "--bundle", str(self.bundle))
+        cfg = json.loads((self.bundle / "config.json").read_text())
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = ["true"]
+        (self.bundle / "config.json").write_text(json.dumps(cfg))
+
+    def cleanup(self) -> None:
+        sh(TUIDOCK, "rm", "-f", *self.tuidock_ids(), env=self.env, check=False)
+        sh("podman", "rm", "-f", "--all", check=False)
+        sh("podman", "rmi", "-f", PODMAN_IMAGE, check=False)
+        from runtime import launch
+
+        launch.stop_servers(str(self.root / "run"))
+        time.sleep(0.2)
+        for d in Path("/sys/fs/cgroup").rglob("tuidock-bench"):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def tuidock_ids(self) -> list[str]:
+        return sh(TUIDOCK, "ps", "-aq", env=self.env).stdout.split()
+
+    # ---- measurements ------------------------------------------------------------
+
+    def run_true(self) -> None:
+        res = hyperfine({
+            "tuidock": f"{TUIDOCK} run --rm --network none busybox true",
+            "podman": f"podman run --rm --network none {PODMAN_IMAGE} true",
+            "runc": f"runc --root {self.tmp}/runc-state run --bundle {self.bundle} bench-runc",
+        }, self.runs, self.env)
+        self.rows.append(("`run --rm --network none busybox true`", f"{res['tuidock'] * 1000:.0f} ms",
+                          f"podman {res['podman'] * 1000:.0f} ms, runc {res['runc'] * 1000:.0f} ms",
+                          f"{res['tuidock'] / res['podman']:.2f}× podman, {res['tuidock'] / res['runc']:.1f}× runc"))
+
+    def detached(self) -> None:
+        def timed(cmd: list[str], env: dict[str, str]) -> float:
+            t = time.perf_counter()
+            for _ in range(self.n):
+                sh(*cmd, env=env)
+            return (time.perf_counter() - t) / self.n
+
+        ours = timed([TUIDOCK, "run", "-d", "--network", "none", "busybox", "sleep", "100000"], self.env)
+        theirs = timed(["podman", "run", "-d", "--network", "none", PODMAN_IMAGE, "sleep", "100000"], dict(os.environ))
+        self.rows.append((f"{self.n} detached starts, one after another (per start)", f"{ours * 1000:.0f} ms",
+                          f"podman {theirs * 1000:.0f} ms", f"{ours / theirs:.2f}× podman"))
+
+    def memory(self) -> None:
+        """What stays running per idle container: monitors (+ the fork server's share) vs conmon."""
+        time.sleep(1)
+        mons = pids_named("tuidock-monitor", str(self.root))
+        servers = pids_named("tuidock-forksrv", str(self.root))
+        ours = [smaps(p) for p in mons + servers]
+        n = len(mons)
+        rss = sum(r for r, _ in ours) / n
+        pss = sum(p for _, p in ours) / n
+        conmons = [smaps(p) for p in pids_named("conmon")]
+        c_rss = sum(r for r, _ in conmons) / len(conmons)
+        c_pss = sum(p for _, p in conmons) / len(conmons)
+        self.rows.append((f"memory per idle container ({n} running; monitor + fork server share)",
+                          f"PSS {pss / 1024:.2f} MB, RSS {rss / 1024:.2f} MB",
+                          f"conmon PSS {c_pss / 1024:.2f} MB, RSS {c_rss / 1024:.2f} MB",
+                          f"{pss / c_pss:.1f}× conmon PSS"))
+
+    def table(self) -> str:
+        head = "| measurement | tuidock | peers | ratio |\n|---|---|---|---|\n"
+        body = "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in self.rows)
+        machine = f"{os.cpu_count()} CPUs, kernel {os.uname().release}"
+        return head + body + f"\n_Measured {time.strftime('%Y-%m-%d')} on {machine}, with `bench/run.py`._\n"
+
+
+def update_readme(table: str) -> None:
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        sys.exit("bench: README.md has no bench markers")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    readme.write_text(before + start + table + end + after)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=20, help="hyperfine runs per command")
+    ap.add_argument("--containers", type=int, default=50, help="detached containers to start")
+    ap.add_argument("--update-readme", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root")
+    b = Bench(args.runs, args.containers)
+    try:
+        b.setup()
+        b.run_true()
+        b.detached()
+        b.memory()
+    finally:
+        b.cleanup()
+    table = b.table()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(table)
+    print(table)
+    if args.update_readme:
+        update_readme(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The engine: containers, images, volumes and networks on top of the OCI runtime."""

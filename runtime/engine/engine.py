@@ -1,0 +1,447 @@
+"""The engine's facade: everything the CLI and the TUI do with containers and images.
+
+One :class:`Engine` per state root. It is synchronous and holds no threads;
+the TUI calls it from workers. Containers are directories under
+``containers/``; a name is a symlink ``names/<name> -> <id>`` created with
+symlink(2), which fails if the name exists, so twenty commands racing for one
+name leave exactly one container. Start, stop and remove of one container
+are serialised by ``containers/<id>/engine.lock``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import time
+from typing import Any
+
+from .. import client, control, fsutil, launch, state
+from ..errors import Conflict, InvalidArgument, NotFound, TuidockError
+from ..images.store import Image, ImageStore
+from ..oci import runtime
+from ..state import State, Status
+from . import changes as changes_
+from . import inspect as inspect_
+from . import names as namegen
+from . import processes, specgen
+from .model import ContainerInfo, ContainerRecord, ContainerStatus, RunOptions, check_name
+from .specgen import ContainerPaths
+
+DEFAULT_ROOT = "/var/lib/tuidock"
+DEFAULT_CGROUP_PARENT = "/tuidock"
+SEED_MARKER = ".seeded"
+
+
+class Engine:
+    def __init__(self, root: str | None = None, cgroup_parent: str | None = None) -> None:
+        self.root = os.path.abspath(root or os.environ.get("TUIDOCK_ROOT") or DEFAULT_ROOT)
+        self.cgroup_parent = cgroup_parent or os.environ.get("TUIDOCK_CGROUP_PARENT") or DEFAULT_CGROUP_PARENT
+        self.containers_dir = os.path.join(self.root, "containers")
+        self.names_dir = os.path.join(self.root, "names")
+        self.run_dir = os.path.join(self.root, "run")
+        self.images = ImageStore(self.root)
+
+    # ---- the store --------------------------------------------------------------
+
+    def setup(self) -> str | None:
+        """Create the state root if needed; build busybox:latest the first time.
+
+        Returns a one-line notice when something was done the user should know about.
+        """
+        marker = os.path.join(self.root, SEED_MARKER)
+        if os.path.exists(marker):
+            return None
+        for d in (self.root, self.containers_dir, self.names_dir, self.run_dir):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        self.images.init()
+        with fsutil.locked(os.path.join(self.root, "setup.lock")):
+            if os.path.exists(marker):
+                return None
+            from ..images import busybox
+
+            notice = None
+            if self.images.find(busybox.REFERENCE) is None:
+                try:
+                    img = busybox.build(self.images)
+                    notice = (f"built busybox:latest ({img.short_id}) from {busybox.BUSYBOX} "
+                              f"({busybox.version()}) in {self.root}")
+                except NotFound as e:
+                    notice = f"busybox:latest not built: {e}"
+            fsutil.atomic_write(marker, b"")
+            return notice
+
+    # ---- finding containers ----------------------------------------------------
+
+    def paths(self, cid: str) -> ContainerPaths:
+        return ContainerPaths(self.root, cid)
+
+    def _ids(self) -> list[str]:
+        try:
+            return [n for n in os.listdir(self.containers_dir) if len(n) == 64 and not n.startswith(".")]
+        except FileNotFoundError:
+            return []
+
+    def resolve(self, ref: str) -> str:
+        """A container's id from its name, full id or unique id prefix."""
+        if not ref:
+            raise InvalidArgument("container name or id is empty")
+        name = ref[1:] if ref.startswith("/") else ref
+        try:
+            target = os.readlink(os.path.join(self.names_dir, name))
+            if os.path.isdir(os.path.join(self.containers_dir, target)):
+                return target
+        except (FileNotFoundError, OSError):
+            pass
+        if len(ref) == 64 and os.path.isdir(os.path.join(self.containers_dir, ref)):
+            return ref
+        matches = [i for i in self._ids() if i.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidArgument(f"container {ref}: ambiguous id prefix, matches {len(matches)} containers")
+        raise NotFound(f"no such container: {ref}")
+
+    def record(self, cid: str) -> ContainerRecord:
+        try:
+            return ContainerRecord.from_json(fsutil.read_json(self.paths(cid).record))
+        except FileNotFoundError:
+            raise NotFound(f"no such container: {cid}") from None
+
+    def info(self, cid: str) -> ContainerInfo:
+        rec = self.record(cid)
+        d = self.paths(cid).dir
+        st = state.load(d)
+        if st is not None:
+            seen = state.observe(st)
+            if seen.status is not st.status:
+                # Nobody recorded this exit (the monitor died, or the host
+                # rebooted): record it now, once, so times stay put.
+                st = self._record_observed(d, seen)
+            else:
+                st = seen
+        return ContainerInfo(rec, st, ContainerStatus.of(st))
+
+    @staticmethod
+    def _record_observed(d: str, seen: State) -> State:
+        with state.lock(d):
+            cur = state.load(d)
+            if cur is None:
+                return seen
+            again = state.observe(cur)
+            if again.status is not cur.status:
+                state.save(d, again)
+            return again
+
+    def get(self, ref: str) -> ContainerInfo:
+        return self.info(self.resolve(ref))
+
+    def containers(self, all: bool = True) -> list[ContainerInfo]:
+        out = []
+        for cid in self._ids():
+            try:
+                info = self.info(cid)
+            except (NotFound, ValueError, KeyError):
+                continue  # being created or removed right now
+            if all or info.status.is_up():
+                out.append(info)
+        out.sort(key=lambda i: i.record.created_ns, reverse=True)
+        return out
+
+    # ---- creating ---------------------------------------------------------------
+
+    def _reserve_name(self, name: str, cid: str) -> None:
+        link = os.path.join(self.names_dir, name)
+        for _ in range(3):
+            try:
+                os.symlink(cid, link)
+                return
+            except FileExistsError:
+                owner = os.readlink(link)
+                if os.path.isdir(os.path.join(self.containers_dir, owner)):
+                    raise Conflict(f'container name "/{name}" is already in use by container "{owner}": '
+                                   "remove or rename that container to reuse the name") from None
+                try:  # a name left by a crashed removal: reclaim it
+                    os.unlink(link)
+                except FileNotFoundError:
+                    pass
+        raise Conflict(f'container name "/{name}": could not be reserved')
+
+    def _release_name(self, name: str, cid: str) -> None:
+        link = os.path.join(self.names_dir, name)
+        try:
+            if os.readlink(link) == cid:
+                os.unlink(link)
+        except FileNotFoundError:
+            pass
+
+    def _pick_name(self, cid: str) -> str:
+        for _ in range(20):
+            name = namegen.generate()
+            try:
+                self._reserve_name(name, cid)
+                return name
+            except Conflict:
+                continue
+        name = f"{namegen.generate()}_{cid[:6]}"
+        self._reserve_name(name, cid)
+        return name
+
+    def create(self, opts: RunOptions) -> ContainerRecord:
+        """``docker create``: the container's files and configuration; nothing runs yet."""
+        self.setup()
+        image = self.images.find(opts.image)
+        if image is None:
+            raise NotFound(f"image {opts.image}: not found in the store (pull or build it first)")
+        if opts.host.init and not os.path.exists(specgen.INIT_BINARY):
+            raise InvalidArgument(f"--init: {specgen.INIT_BINARY} is not installed (apt-get install tini)")
+        cid = secrets.token_hex(32)
+        if opts.name is not None:
+            name = check_name(opts.name)
+            self._reserve_name(name, cid)
+        else:
+            name = self._pick_name(cid)
+        paths = self.paths(cid)
+        try:
+            cfg = specgen.container_config(opts, image, cid, os.environ)
+            rec = ContainerRecord(cid, name, time.time_ns(), image.id, image.diff_ids, cfg, opts.host)
+            self._make_dirs(paths, rec, image)
+            fsutil.write_json(paths.record, rec.to_json())
+        except BaseException:
+            fsutil.remove_tree(paths.dir)
+            self._release_name(name, cid)
+            raise
+        return rec
+
+    def _make_dirs(self, paths: ContainerPaths, rec: ContainerRecord, image: Image) -> None:
+        os.mkdir(paths.dir, 0o700)
+        for d in (paths.upper, paths.work, paths.merged, paths.init):
+            os.mkdir(d, 0o755)
+        # The init layer: mount points for what the runtime mounts, so that
+        # images without them (FROM scratch) need no copy-up into the upper layer.
+        for d in specgen.INIT_LAYER_DIRS:
+            os.makedirs(os.path.join(paths.init, d), 0o755, exist_ok=True)
+        for f in specgen.INIT_LAYER_FILES:
+            open(os.path.join(paths.init, f), "w").close()
+        os.symlink("/proc/mounts", os.path.join(paths.init, "etc", "mtab"))
+        for layer in image.layers:
+            if not self.images.has_layer(layer.diff_id):
+                self.images.extract_layer(layer)
+        self._write_network_files(paths, rec)
+
+    def _write_network_files(self, paths: ContainerPaths, rec: ContainerRecord, ip: str | None = None) -> None:
+        fsutil.atomic_write(paths.hostname, (rec.config.hostname + "\n").encode(), sync=False)
+        fsutil.atomic_write(paths.hosts, specgen.hosts_file(rec.config.hostname, ip).encode(), sync=False)
+        fsutil.atomic_write(paths.resolv, resolv_conf(rec.host.dns).encode(), sync=False)
+
+    # ---- starting ---------------------------------------------------------------
+
+    def start(self, ref: str, *, attach: dict[str, Any] | None = None,
+              console_size: tuple[int, int] | None = None) -> control.Connection:
+        """Start a created or exited container; returns the connection to its monitor.
+
+        The work happens in a monitor forked from the fork server
+        (:mod:`runtime.engine.worker`). With ``attach`` the connection is
+        attached from the first byte of output; the caller relays it (or
+        closes it to detach).
+        """
+        conn, _ = client.start(ref, root=self.root, parent=self.cgroup_parent, attach=attach,
+                               console_size=console_size)
+        return conn
+
+    def run(self, opts: RunOptions, *, attach: dict[str, Any] | None = None,
+            console_size: tuple[int, int] | None = None) -> tuple[str, control.Connection]:
+        """``docker run``: create, then start (attached if asked); returns the id and the connection."""
+        conn, reply = client.run(opts.to_json(), root=self.root, parent=self.cgroup_parent, attach=attach,
+                                 console_size=console_size)
+        return str(reply["id"]), conn
+
+    def attach(self, ref: str, stdin: bool = True) -> tuple[ContainerInfo, control.Connection]:
+        info = self.get(ref)
+        if info.status is not ContainerStatus.RUNNING:
+            raise Conflict(f"container {info.record.short_id}: cannot attach to a container that is {info.status.value}")
+        conn = control.Connection.open(self.paths(info.id).dir, timeout=None)
+        conn.call("attach", stdin=stdin and info.record.config.open_stdin)
+        return info, conn
+
+    # ---- stopping and removing -------------------------------------------------------
+
+    def stop(self, ref: str, timeout: float | None = None, sig: str | int | None = None) -> ContainerInfo:
+        from .. import signals
+
+        cid = self.resolve(ref)
+        info = self.info(cid)
+        if not info.status.is_up():
+            return info
+        t = timeout if timeout is not None else (info.record.config.stop_timeout if info.record.config.stop_timeout is not None else 10)
+        s = signals.parse(sig if sig is not None else info.record.config.stop_signal)
+        runtime.stop(self.paths(cid).dir, s, float(t))
+        return self.info(cid)
+
+    def kill(self, ref: str, sig: str | int = "SIGKILL") -> None:
+        from .. import signals
+
+        cid = self.resolve(ref)
+        info = self.info(cid)
+        if not info.status.is_up():
+            raise Conflict(f"container {info.record.short_id}: is not running")
+        runtime.kill(self.paths(cid).dir, signals.parse(sig))
+
+    def wait(self, ref: str) -> ContainerInfo:
+        cid = self.resolve(ref)
+        runtime.wait(self.paths(cid).dir)
+        return self.info(cid)
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
+        cid = self.resolve(ref)
+        paths = self.paths(cid)
+        with fsutil.locked(os.path.join(paths.dir, "engine.lock")):
+            info = self.info(cid)
+            if info.status.is_up() and not force:
+                raise Conflict(f"container {info.record.short_id}: cannot remove a {info.status.value} container "
+                               "(stop it first, or use --force)")
+            if info.state is not None and info.state.status is not Status.STOPPED:
+                runtime.delete(paths.dir, force=True, remove_dir=False)
+            elif info.state is not None:
+                # Exited, but its monitor may still be finishing (writing the
+                # state, the log): let it, before the files go.
+                runtime.wait_monitor(paths.dir)
+                runtime.cleanup(info.state)
+        self._remove_files(cid, info.record.name)
+        return cid
+
+    def remove_after_exit(self, cid: str) -> None:
+        """``--rm``: called by the container's own monitor once it has exited."""
+        st = state.load(self.paths(cid).dir)
+        if st is not None:
+            runtime.cleanup(st)
+        self._remove_files(cid)
+
+    def _remove_files(self, cid: str, name: str | None = None) -> None:
+        paths = self.paths(cid)
+        if name is None:
+            try:
+                name = self.record(cid).name
+            except NotFound:
+                name = None
+        fsutil.remove_tree(paths.dir)
+        if name:
+            self._release_name(name, cid)
+
+    def restart(self, ref: str, timeout: float | None = None) -> None:
+        self.stop(ref, timeout)
+        self.start(ref).close()
+
+    def pause(self, ref: str) -> None:
+        cid = self.resolve(ref)
+        info = self.info(cid)
+        if info.status is ContainerStatus.PAUSED:
+            raise Conflict(f"container {info.record.short_id}: is already paused")
+        if info.status is not ContainerStatus.RUNNING:
+            raise Conflict(f"container {info.record.short_id}: is not running")
+        runtime.pause(self.paths(cid).dir, True)
+
+    def unpause(self, ref: str) -> None:
+        cid = self.resolve(ref)
+        info = self.info(cid)
+        if info.status is not ContainerStatus.PAUSED:
+            raise Conflict(f"container {info.record.short_id}: is not paused")
+        runtime.pause(self.paths(cid).dir, False)
+
+    def rename(self, ref: str, new_name: str) -> None:
+        cid = self.resolve(ref)
+        new = check_name(new_name)
+        paths = self.paths(cid)
+        with fsutil.locked(os.path.join(paths.dir, "engine.lock")):
+            rec = self.record(cid)
+            if rec.name == new:
+                raise Conflict(f'container {rec.short_id}: is already named "{new}"')
+            self._reserve_name(new, cid)
+            fsutil.write_json(paths.record, dataclasses.replace(rec, name=new).to_json())
+            self._release_name(rec.name, cid)
+
+    def prune(self) -> list[tuple[str, int]]:
+        """Remove every stopped container; returns (id, bytes reclaimed) for each."""
+        out = []
+        for info in self.containers():
+            if info.status.is_up():
+                continue
+            size = dir_size(self.paths(info.id).upper)
+            try:
+                self.remove(info.id)
+            except (Conflict, NotFound):
+                continue
+            out.append((info.id, size))
+        return out
+
+    def log_path(self, ref: str) -> str:
+        return self.paths(self.resolve(ref)).log
+
+    # ---- looking inside ---------------------------------------------------------------
+
+    def processes(self, ref: str) -> list[processes.Process]:
+        """The container's processes, with host and container pids (``top``)."""
+        info = self.get(ref)
+        if not info.status.is_up() or info.state is None or not info.state.cgroup:
+            raise Conflict(f"container {info.record.short_id}: is not running")
+        from .. import cgroups
+
+        return processes.list_processes(cgroups.open_cgroup(info.state.cgroup).pids())
+
+    def changes(self, ref: str) -> list[changes_.Change]:
+        """What the container changed against its image (``diff``), from its upper layer."""
+        info = self.get(ref)
+        paths = self.paths(info.id)
+        ignore = frozenset(m.destination for m in self._mounts(info))
+        return changes_.changes(paths.upper, inspect_.layer_dirs(info, paths, self.images), ignore)
+
+    def _mounts(self, info: ContainerInfo) -> list[Any]:
+        from ..oci import spec as ocispec
+
+        try:
+            return list(ocispec.load(self.paths(info.id).config).mounts)
+        except InvalidArgument:
+            return []
+
+    def inspect_container(self, ref: str) -> dict[str, Any]:
+        info = self.get(ref)
+        return inspect_.container(info, self.paths(info.id), self.images)
+
+    def inspect_image(self, img: Image) -> dict[str, Any]:
+        return inspect_.image(img, self.images)
+
+    # ---- housekeeping -------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop this root's fork servers (tests; ``system prune``)."""
+        launch.stop_servers(self.run_dir)
+
+
+def dir_size(path: str) -> int:
+    """Bytes used by the files under ``path`` (hard links counted once)."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+    return total
+
+
+def resolv_conf(dns: tuple[str, ...] = (), host_file: str = "/etc/resolv.conf") -> str:
+    """The host's resolv.conf (as docker copies it), or the ``--dns`` servers given."""
+    if dns:
+        return "".join(f"nameserver {d}\n" for d in dns)
+    try:
+        with open(host_file) as f:
+            return f.read()
+    except OSError:
+        return ""
+

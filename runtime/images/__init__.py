@@ -1,0 +1,1 @@
+"""Images: references, the OCI layout store, layer extraction, the embedded busybox image."""

@@ -1,0 +1,1 @@
+"""Unit tests: pure logic against fake trees, no root, no real containers."""

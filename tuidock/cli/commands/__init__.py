@@ -1,0 +1,1 @@
+"""One module per verb: each defines ``COMMAND`` (its flags) and ``execute(values, operands)``."""
