@@ -38,7 +38,6 @@ FLAGS: list[tuple[str, str, str, str]] = [
     ("--stop-timeout", "stop_timeout", "int", "Timeout (in seconds) to stop a container"),
     ("--restart", "restart", "str", "Restart policy to apply when a container exits (no, on-failure[:N], always)"),
     ("-l, --label", "label", "list", "Set meta data on a container"),
-    ("--network, --net", "network", "str", "Connect a container to a network: none (the default: only loopback) or host"),
     ("--detach-keys", "detach_keys", "str", "Override the key sequence for detaching a container"),
     ("--sig-proxy", "sig_proxy", "bool", "Proxy received signals to the process (default true)"),
 ]
@@ -46,11 +45,39 @@ FLAGS: list[tuple[str, str, str, str]] = [
 CLIENT_ONLY = {"detach", "detach_keys", "sig_proxy", "env_file"}
 DEFAULTS: dict[str, Any] = {"sig_proxy": True, "restart": "no"}
 
+# Feature areas add their flags in runtime/engine/flags/<area>.py: a module
+# with FLAGS (rows as above), DEFAULTS, CLIENT_PATHS (dests whose values are
+# host paths the client makes absolute) and apply(values, host) -> host,
+# which validates its values and fills in its HostConfig fields. The modules
+# stay plain data at import time: the thin CLI imports them for the table.
+SECTIONS = ("resources", "volumes", "network")
+
+
+def _sections() -> list[Any]:
+    import importlib
+
+    return [importlib.import_module(f"{__package__}.flags.{name}") for name in SECTIONS]
+
+
+def all_flags() -> list[tuple[str, str, str, str]]:
+    rows = list(FLAGS)
+    for sec in _sections():
+        rows += sec.FLAGS
+    return rows
+
+
+def all_defaults() -> dict[str, Any]:
+    out = dict(DEFAULTS)
+    for sec in _sections():
+        out.update(sec.DEFAULTS)
+    return out
+
 
 def default_values() -> dict[str, Any]:
+    defaults = all_defaults()
     out: dict[str, Any] = {}
-    for _, dest, kind, _ in FLAGS:
-        out[dest] = DEFAULTS.get(dest, {"bool": False, "list": []}.get(kind))
+    for _, dest, kind, _ in all_flags():
+        out[dest] = defaults.get(dest, {"bool": False, "list": []}.get(kind))
     return out
 
 
@@ -68,8 +95,6 @@ def parse_labels(items: list[str]) -> dict[str, str]:
 
 def to_options(values: dict[str, Any], operands: list[str]) -> RunOptions:
     """Validate parsed flags and build the options (raises InvalidArgument naming the flag)."""
-    import dataclasses
-
     from .. import capabilities, signals
     from ..errors import InvalidArgument
     from .model import HostConfig, RestartPolicy, RunOptions
@@ -90,12 +115,10 @@ def to_options(values: dict[str, Any], operands: list[str]) -> RunOptions:
         cap_add=tuple(capabilities.normalize(c) for c in vals["cap_add"]),
         cap_drop=tuple(capabilities.normalize(c) for c in vals["cap_drop"]),
     )
-    network = vals["network"] or "none"
-    if network not in ("none", "host"):
-        raise InvalidArgument(f"network {network}: not found (none and host exist)")
-    host = dataclasses.replace(host, network=network)
     if host.auto_remove and host.restart.name != "no":
         raise InvalidArgument("conflicting options: --restart and --rm")
+    for sec in _sections():
+        host = sec.apply(vals, host)
     if vals["stop_signal"]:
         signals.parse(vals["stop_signal"])
     if vals["stop_timeout"] is not None and vals["stop_timeout"] < -1:

@@ -98,9 +98,13 @@ def test_labels() -> None:
 
 
 def test_every_flag_has_a_default_and_a_known_kind() -> None:
+    from runtime.engine.runflags import all_flags
+
     d = default_values()
-    assert set(d) == {dest for _, dest, _, _ in FLAGS}
-    assert {kind for _, _, kind, _ in FLAGS} <= {"bool", "str", "int", "float", "list"}
+    assert set(d) == {dest for _, dest, _, _ in all_flags()}
+    assert {kind for _, _, kind, _ in all_flags()} <= {"bool", "str", "int", "float", "list"}
+    dests = [dest for _, dest, _, _ in all_flags()]
+    assert len(dests) == len(set(dests)), "two feature areas define the same flag"
     assert d["sig_proxy"] is True and d["restart"] == "no" and d["env"] == [] and d["tty"] is False
 
 

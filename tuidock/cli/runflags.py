@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from runtime.engine.runflags import CLIENT_ONLY, DEFAULTS, FLAGS
+from runtime.engine.runflags import CLIENT_ONLY, _sections, all_defaults, all_flags
 from runtime.errors import InvalidArgument
 
 from .options import Opt, opt
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 def options(exclude: tuple[str, ...] = ()) -> list[Opt]:
-    return [opt(names, dest, kind, help, default=DEFAULTS.get(dest)) for names, dest, kind, help in FLAGS
+    defaults = all_defaults()
+    return [opt(names, dest, kind, help, default=defaults.get(dest)) for names, dest, kind, help in all_flags()
             if dest not in exclude]
 
 
@@ -63,4 +64,30 @@ def client_values(values: dict[str, Any]) -> dict[str, Any]:
     env += values.get("env") or []
     out = {k: v for k, v in values.items() if k not in CLIENT_ONLY}
     out["env"] = resolve_env(env)
+    # Host paths are the caller's: make them absolute against its directory.
+    for sec in _sections():
+        for dest in sec.CLIENT_PATHS:
+            if out.get(dest):
+                out[dest] = absolute_paths(dest, out[dest])
     return out
+
+
+def absolute_paths(dest: str, value: Any) -> Any:
+    """``./data:/data`` -> ``/home/me/data:/data`` for -v; ``src=./x`` for --mount."""
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if dest == "mount":
+            parts = []
+            for kv in item.split(","):
+                k, sep, v = kv.partition("=")
+                if k in ("source", "src") and (v.startswith("./") or v.startswith("../") or v in (".", "..")):
+                    v = os.path.abspath(v)
+                parts.append(f"{k}{sep}{v}")
+            out.append(",".join(parts))
+        else:
+            src, sep, rest = item.partition(":")
+            if sep and (src.startswith("./") or src.startswith("../") or src in (".", "..")):
+                src = os.path.abspath(src)
+            out.append(f"{src}{sep}{rest}")
+    return out if isinstance(value, list) else out[0]

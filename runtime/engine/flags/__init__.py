@@ -1,0 +1,1 @@
+"""``run`` flags by feature area (see :data:`runtime.engine.runflags.SECTIONS`)."""
