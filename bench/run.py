@@ -6,6 +6,7 @@ hyperfine from Debian):
 
     .venv/bin/python bench/run.py                 # prints the table
     .venv/bin/python bench/run.py --update-readme # and writes it into README.md
+    .venv/bin/python bench/run.py --only sample-cost [--update-readme]  # the stats sample cost alone
 
 Everything runs in a state root and cgroup parent of its own, and is removed
 afterwards. podman gets the very same busybox layer (imported from tuidock's
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,6 +89,7 @@ class Bench:
         self.root = self.tmp / "root"
         self.env = {**os.environ, "TUIDOCK_ROOT": str(self.root), "TUIDOCK_CGROUP_PARENT": "/tuidock-bench"}
         self.rows: list[tuple[str, str, str, str]] = []
+        self.stats_rows: list[tuple[int, float, float]] = []
 
     # ---- set-up ----------------------------------------------------------------
 
@@ -114,8 +117,9 @@ class Bench:
 
     def cleanup(self) -> None:
         sh(TUIDOCK, "rm", "-f", *self.tuidock_ids(), env=self.env, check=False)
-        sh("podman", "rm", "-f", "--all", check=False)
-        sh("podman", "rmi", "-f", PODMAN_IMAGE, check=False)
+        if shutil.which("podman"):
+            sh("podman", "rm", "-f", "--all", check=False)
+            sh("podman", "rmi", "-f", PODMAN_IMAGE, check=False)
         from runtime import launch
 
         launch.stop_servers(str(self.root / "run"))
@@ -154,6 +158,20 @@ class Bench:
         self.rows.append((f"{self.n} detached starts, one after another (per start)", f"{ours * 1000:.0f} ms",
                           f"podman {theirs * 1000:.0f} ms", f"{ours / theirs:.2f}× podman"))
 
+    def exec_true(self) -> None:
+        """``exec CONTAINER true`` into an idle container of each."""
+        sh(TUIDOCK, "run", "-d", "--network", "none", "--name", "bench-exec", "busybox", "sleep", "100000",
+           env=self.env)
+        sh("podman", "run", "-d", "--network", "none", "--name", "bench-exec", PODMAN_IMAGE, "sleep", "100000")
+        try:
+            res = hyperfine({"tuidock": f"{TUIDOCK} exec bench-exec true",
+                             "podman": "podman exec bench-exec true"}, self.runs, self.env)
+        finally:
+            sh(TUIDOCK, "rm", "-f", "bench-exec", env=self.env, check=False)
+            sh("podman", "rm", "-f", "bench-exec", check=False)
+        self.rows.append(("`exec CONTAINER true`", f"{res['tuidock'] * 1000:.0f} ms",
+                          f"podman {res['podman'] * 1000:.0f} ms", f"{res['tuidock'] / res['podman']:.2f}× podman"))
+
     def memory(self) -> None:
         """What stays running per idle container: monitors (+ the fork server's share) vs conmon."""
         time.sleep(1)
@@ -171,6 +189,52 @@ class Bench:
                           f"conmon PSS {c_pss / 1024:.2f} MB, RSS {c_rss / 1024:.2f} MB",
                           f"{pss / c_pss:.1f}× conmon PSS"))
 
+    def sample_cost(self, counts: tuple[int, ...] = (1, 10, 50, 200), samples: int = 30) -> None:
+        """What one stats sample costs (Engine.stats: every running container's cgroup files, one batch).
+
+        Two figures per size: the whole call (listing the containers from
+        their records and state, then sampling) and the sampling alone (the
+        TUI already holds the list). Each is the median of ``samples`` calls
+        after a warm-up call.
+        """
+        from runtime.engine.engine import Engine
+
+        eng = Engine(str(self.root), self.env["TUIDOCK_CGROUP_PARENT"])
+        if self.tuidock_ids():
+            sh(TUIDOCK, "rm", "-f", *self.tuidock_ids(), env=self.env)
+        running = 0
+        for n in counts:
+            for _ in range(n - running):
+                sh(TUIDOCK, "run", "-d", "--network", "none", "busybox", "sleep", "100000", env=self.env)
+            running = max(running, n)
+            infos = eng.containers(all=False)
+            assert len(infos) == n, f"{len(infos)} running, wanted {n}"
+
+            def median_ms(call: Callable[[], object]) -> float:
+                call()
+                times = []
+                for _ in range(samples):
+                    t = time.perf_counter()
+                    call()
+                    times.append(time.perf_counter() - t)
+                return statistics.median(times) * 1000
+
+            whole = median_ms(lambda: eng.stats())
+            batch = median_ms(lambda: eng.stats(infos=infos))
+            time.sleep(0.1)  # a few clock ticks, so CPU % has an interval
+            got = eng.stats(infos=infos)
+            assert len(got) == n and all(s.cpu.percent is not None for s in got)
+            self.stats_rows.append((n, whole, batch))
+
+    def stats_table(self) -> str:
+        head = ("| running containers | `Engine.stats()` (list + sample) | per container | "
+                "sample only (list given) | per container |\n|---|---|---|---|---|\n")
+        body = "".join(f"| {n} | {w:.2f} ms | {w / n * 1000:.0f} µs | {b:.2f} ms | {b / n * 1000:.0f} µs |\n"
+                       for n, w, b in self.stats_rows)
+        machine = f"{os.cpu_count()} CPUs, kernel {os.uname().release}, cgroup v{_cgroup_version()}"
+        return head + body + (f"\n_Median of 30 samples, measured {time.strftime('%Y-%m-%d')} on {machine}, "
+                              "with `bench/run.py --only sample-cost`._\n")
+
     def table(self) -> str:
         head = "| measurement | tuidock | peers | ratio |\n|---|---|---|---|\n"
         body = "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in self.rows)
@@ -178,10 +242,16 @@ class Bench:
         return head + body + f"\n_Measured {time.strftime('%Y-%m-%d')} on {machine}, with `bench/run.py`._\n"
 
 
-def update_readme(table: str) -> None:
+def _cgroup_version() -> int:
+    from runtime import cgroups
+
+    return cgroups.layout().version
+
+
+def update_readme(table: str, marker: str = "bench") -> None:
     readme = REPO / "README.md"
     text = readme.read_text()
-    start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
+    start, end = f"<!-- {marker}:start -->\n", f"<!-- {marker}:end -->"
     if start not in text or end not in text:
         sys.exit("bench: README.md has no bench markers")
     before, rest = text.split(start, 1)
@@ -194,23 +264,33 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20, help="hyperfine runs per command")
     ap.add_argument("--containers", type=int, default=50, help="detached containers to start")
     ap.add_argument("--update-readme", action="store_true")
+    ap.add_argument("--only", choices=["sample-cost"], help="run only this measurement (and update only its table)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root")
     b = Bench(args.runs, args.containers)
     try:
-        b.setup()
-        b.run_true()
-        b.detached()
-        b.memory()
+        if args.only is None:
+            b.setup()
+            b.run_true()
+            b.exec_true()
+            b.detached()
+            b.memory()
+        b.sample_cost()
     finally:
         b.cleanup()
-    table = b.table()
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(table)
-    print(table)
+    stats_table = b.stats_table()
+    (RESULTS / "sample-cost.md").write_text(stats_table)
+    print(stats_table)
+    if args.only is None:
+        table = b.table()
+        (RESULTS / "latest.md").write_text(table)
+        print(table)
     if args.update_readme:
-        update_readme(table)
+        update_readme(stats_table, "bench-stats")
+        if args.only is None:
+            update_readme(table)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,10 @@ def _ensure_root(root: str) -> str:
 
 def _spawn(root: str, parent: str, request: dict[str, Any]) -> tuple[control.Connection, dict[str, Any]]:
     run_dir = _ensure_root(root)
-    conn = launch.spawn_monitor(run_dir, {"root": root, "cgroup_parent": parent, **request})
+    # The default network's bridge and subnet travel with the request, like the
+    # cgroup parent: the fork server was started with a minimal environment.
+    net_env = {k: os.environ[k] for k in ("TUIDOCK_BRIDGE", "TUIDOCK_SUBNET") if k in os.environ}
+    conn = launch.spawn_monitor(run_dir, {"root": root, "cgroup_parent": parent, "network_env": net_env, **request})
     try:
         reply = conn.reply()
     except BaseException:
@@ -90,3 +93,22 @@ def run_flags(request: dict[str, Any], *, root: str | None = None, parent: str |
         "engine": "run", **request, "attach": attach,
         "console_size": list(console_size) if console_size else None,
     })
+
+
+def exec_(ref: str, args: list[str], *, tty: bool = False, interactive: bool = False, env: list[str] | None = None,
+          workdir: str | None = None, user: str | None = None, detach: bool = False,
+          console_size: tuple[int, int] | None = None, root: str | None = None,
+          parent: str | None = None) -> tuple[control.Connection, dict[str, Any]]:
+    """Start a process in a running container (``docker exec``); the connection relays it."""
+    r = root_dir(root)
+    conn = launch.spawn_monitor(_ensure_root(r), {
+        "op": "exec", "root": r, "cgroup_parent": cgroup_parent(parent), "ref": ref, "args": args, "tty": tty,
+        "interactive": interactive, "env": env or [], "workdir": workdir, "user": user, "detach": detach,
+        "console_size": list(console_size) if console_size else None,
+    })
+    try:
+        reply = conn.reply()
+    except BaseException:
+        conn.close()
+        raise
+    return conn, reply

@@ -40,8 +40,9 @@ def load_hooks(request: dict[str, Any]) -> Any:
 class NoHooks:
     """The plain OCI runtime: nothing around the container."""
 
-    def prestart(self, request: dict[str, Any], pid: int) -> None:
-        pass
+    def prestart(self, request: dict[str, Any], pid: int) -> list[int]:
+        """After PID 1 exists, before it executes; returns descriptors the monitor keeps for the container's life."""
+        return []
 
     def poststop(self, request: dict[str, Any]) -> None:
         pass
@@ -119,7 +120,9 @@ def _create(request: dict[str, Any], restarts: int, notice: str | None) -> tuple
         if os.getppid() != monitor_pid:
             # The monitor died while we worked: PID 1 would have no parent to record it.
             raise RuntimeFailure("the container's monitor went away during creation")
-        hooks.prestart(request, sp.pid)
+        for fd in hooks.prestart(request, sp.pid):
+            keep.append(fd)
+            names.append("hold")
         created = {"pid": sp.pid, "pid_start": procfs.start_time(sp.pid), "cgroup": cg_path,
                    "terminal": spec.process.terminal, "rootfs_steps": tuple(plan.describe()),
                    "exit_code": None, "exit_signal": None, "oom_killed": False, "error": "", "finished_ns": 0,

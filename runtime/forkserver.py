@@ -49,9 +49,22 @@ def _preload() -> None:
 
     import tarfile  # noqa: F401  (layer extraction)
 
-    from . import container  # noqa: F401
+    from . import container, execsession  # noqa: F401
     from .engine import engine, hooks, worker  # noqa: F401
     from .images import busybox  # noqa: F401
+
+    # Networking (pyroute2 is ~180 ms to import, ~13 MB shared by every fork):
+    # the message classes compile their tables on first use, and libnftables
+    # is loaded, here once rather than in every create worker.
+    from .engine import networking  # noqa: F401
+    from .errors import NotFound
+    from .net import endpoint, nft, rtnl  # noqa: F401
+
+    rtnl.warm_up()
+    try:
+        nft.load()
+    except NotFound:
+        pass  # not installed: the first container on a bridge network says so
 
 
 def _read_request(conn: socket.socket) -> dict[str, Any]:
@@ -95,7 +108,15 @@ def _child(conn: socket.socket, listener: socket.socket, wake_r: int, wake_w: in
             pass
         return
     conn.settimeout(None)
-    from . import _sys, monitor
+    from . import _sys
+
+    if request.get("op") == "exec":
+        from . import execsession
+
+        _sys.set_name("tuidock-exec")
+        execsession.serve(request, conn)
+        return
+    from . import monitor
 
     _sys.set_name("tuidock-monitor")
 

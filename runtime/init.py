@@ -102,7 +102,7 @@ def _error_payload(e: BaseException) -> dict[str, Any]:
     return {"error": str(e), "code": 125}
 
 
-def _reset_signals() -> None:
+def reset_signals() -> None:
     """Undo what a Python parent set up: handlers, the wakeup fd, ignored SIGPIPE/SIGXFSZ."""
     try:
         signal.set_wakeup_fd(-1)
@@ -127,7 +127,7 @@ def spawn(spec: Spec, plan: rootfs.RootfsPlan, cgroup: Cgroup | None, stdio: Std
     if pid_a == 0:  # A
         code = 1
         try:
-            _reset_signals()
+            reset_signals()
             parent.close()
             os.close(start_w)
             os.close(exec_r)
@@ -264,8 +264,8 @@ def _container_init(spec: Spec, plan: rootfs.RootfsPlan, stdio: Stdio,
         rootfs.finish(plan)
         if spec.has_namespace("network"):
             _loopback_up()
-        user = _resolve_user(spec)
-        env = _environment(spec, user)
+        user = resolve_user(spec)
+        env = environment(spec, user)
         cwd = spec.process.cwd or "/"
         if spec.annotations.get(ANN_CWD_CREATE) == "true" and not os.path.isdir(cwd):
             os.makedirs(cwd, 0o755, exist_ok=True)
@@ -277,14 +277,14 @@ def _container_init(spec: Spec, plan: rootfs.RootfsPlan, stdio: Stdio,
         if os.read(start_r, 1) != b"s":
             os._exit(0)  # the monitor gave up on us (delete before start)
         os.close(start_r)
-        _become(spec, user, cwd)
+        become(spec, user, cwd)
         # Only 0, 1, 2 and the close-on-exec error pipe survive into the container.
         _sys.close_range(3, exec_w - 1)
         _sys.close_range(exec_w + 1)
         try:
             os.execve(exe, list(spec.process.args), env)
         except OSError as e:
-            raise _exec_error(e, spec.process.args[0]) from None
+            raise exec_error(e, spec.process.args[0]) from None
     except BaseException as e:
         err = e
         payload = json.dumps(_error_payload(err)).encode()
@@ -299,7 +299,7 @@ def _container_init(spec: Spec, plan: rootfs.RootfsPlan, stdio: Stdio,
     os._exit(125)  # not reached
 
 
-def _exec_error(e: OSError, name: str) -> TuidockError:
+def exec_error(e: OSError, name: str) -> TuidockError:
     """docker's mapping: a missing file (or interpreter) is 127, anything else 126."""
     reason = os.strerror(e.errno).lower() if e.errno is not None else str(e)
     if e.errno in (errno.ENOENT, errno.ENOTDIR):
@@ -314,25 +314,40 @@ def _wire_stdio(stdio: Stdio) -> None:
     os.close(devnull)
 
 
-def _make_console(spec: Spec) -> int:
-    """Allocate the pty inside the container's own devpts; return the master for the monitor."""
+def open_pty(size: tuple[int, int] | None) -> tuple[int, int, str]:
+    """A new pty from this mount namespace's /dev/ptmx: (master, slave, slave path).
+
+    Called inside the container (after pivot_root, or after setns into its
+    mount namespace), so the pair belongs to the container's own devpts and
+    the slave is /dev/pts/N *there*.
+    """
     master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
     buf = array.array("i", [0])
     fcntl.ioctl(master, TIOCGPTN, buf, True)
     slave_path = f"/dev/pts/{buf[0]}"
     slave = os.open(slave_path, os.O_RDWR | os.O_NOCTTY)
-    if spec.process.console_size:
-        rows, cols = spec.process.console_size
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    # /dev/console is the container's terminal too (runc does the same bind).
-    fd = os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600)
-    os.close(fd)
-    _sys.mount(slave_path, "/dev/console", None, _sys.MS_BIND)
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    return master, slave, slave_path
+
+
+def take_terminal(slave: int) -> None:
+    """Make ``slave`` this session's controlling terminal and stdin, stdout, stderr (call after setsid)."""
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     for target in (0, 1, 2):
         os.dup2(slave, target, inheritable=True)
     os.close(slave)
+
+
+def _make_console(spec: Spec) -> int:
+    """Allocate the container's terminal in its own devpts; return the master for the monitor."""
+    master, slave, slave_path = open_pty(spec.process.console_size)
+    # /dev/console is the container's terminal too (runc does the same bind).
+    fd = os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    os.close(fd)
+    _sys.mount(slave_path, "/dev/console", None, _sys.MS_BIND)
+    take_terminal(slave)
     return master
 
 
@@ -355,7 +370,7 @@ def _read(path: str) -> str:
         return ""
 
 
-def _resolve_user(spec: Spec) -> users.ExecUser:
+def resolve_user(spec: Spec) -> users.ExecUser:
     p = spec.process
     named = spec.annotations.get(ANN_USER, "")
     u = users.resolve(named or str(p.uid), _read("/etc/passwd"), _read("/etc/group"), p.uid, p.gid)
@@ -365,7 +380,7 @@ def _resolve_user(spec: Spec) -> users.ExecUser:
     return users.ExecUser(u.uid, u.gid, groups, u.home)
 
 
-def _environment(spec: Spec, user: users.ExecUser) -> dict[str, str]:
+def environment(spec: Spec, user: users.ExecUser) -> dict[str, str]:
     env: dict[str, str] = {}
     for item in spec.process.env:
         k, sep, v = item.partition("=")
@@ -408,7 +423,7 @@ def find_executable(name: str, env: dict[str, str], cwd: str = "/") -> str:
     raise CommandNotFound(f'exec: "{name}": executable file not found in $PATH')
 
 
-def _become(spec: Spec, user: users.ExecUser, cwd: str) -> None:
+def become(spec: Spec, user: users.ExecUser, cwd: str) -> None:
     """Switch to the container user and its capability sets (order per capabilities(7))."""
     p = spec.process
     for rl in p.rlimits:

@@ -96,10 +96,13 @@ def connect_server(run_dir: str) -> Any:
 
 
 def spawn_monitor(run_dir: str, request: dict[str, Any]) -> control.Connection:
-    """Fork a monitor for ``request``; the returned connection is the monitor's first client."""
+    """Have the fork server fork a process for ``request`` (a monitor, or an exec session).
+
+    The returned connection is that process's first client.
+    """
     s = connect_server(run_dir)
     conn = control.Connection(s)
-    conn.request("spawn", **request)
+    conn.request(request.pop("op", "spawn"), **request)
     return conn
 
 

@@ -80,6 +80,7 @@ class Monitor:
         self.stdin_buf = bytearray()
         self.console: int | None = None
         self.start_fds: tuple[int, int] | None = None  # (start pipe, exec-error pipe) of a created container
+        self.held: list[int] = []  # sockets holding the container's published host ports (runtime.net.ports)
         self.exit_status: int | None = None
         self.start_error = ""
         self.kill_deadline: float | None = None
@@ -125,7 +126,7 @@ class Monitor:
         self.workers.add(pid)
         parent.settimeout(WORKER_TIMEOUT)
         try:
-            data, fds, _, _ = socket.recv_fds(parent, 1 << 20, 16)
+            data, fds, _, _ = socket.recv_fds(parent, 1 << 20, 64)
         except (TimeoutError, OSError) as e:
             data, fds = json.dumps({"error": f"monitor: {what} worker: {e}", "code": 125}).encode(), []
         finally:
@@ -174,6 +175,7 @@ class Monitor:
         self.cgroup = report["cgroup"]
         self.terminal = bool(report["terminal"])
         named = dict(zip(report["fds"], fds))
+        self.held = [fd for name, fd in zip(report["fds"], fds) if name == "hold"]
         self.outputs = {}
         for name in ("stdout", "stderr"):
             if name in named:
@@ -308,6 +310,10 @@ class Monitor:
             restart, oom = bool(report["restart"]), bool(report["oom"])
         except Exception:
             self._log(traceback.format_exc())
+        # The published ports' rules are gone: let the host ports go too.
+        for fd in self.held:
+            os.close(fd)
+        self.held = []
         # "restarting" tells an attached `run` to return now, as docker's does
         # at the first exit; otherwise it waits for the hang-up after --rm.
         result = {"exitCode": st.exit_code, "signal": st.exit_signal, "oomKilled": oom, "restarting": restart,

@@ -28,8 +28,9 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from . import _sys
+from . import _sys, copyup
 from .cgroups import Layout
+from .copyup import is_root
 from .errors import RuntimeFailure
 from .oci.spec import Device, Mount, Spec
 from .securepath import fd_path, open_in_root
@@ -93,8 +94,8 @@ def parse_options(options: tuple[str, ...] | list[str]) -> MountOptions:
             flags = flags & ~bit if clear else flags | bit
         elif opt in _PROPAGATION:
             prop |= _PROPAGATION[opt]
-        elif opt in ("tmpcopyup", "z", "Z", "copy", "nocopy"):
-            continue  # engine-level options, already handled
+        elif opt in ("tmpcopyup", "z", "Z", "copy", "nocopy", "copyup"):
+            continue  # engine-level options, already handled (copyup: see MountOp.copy_up)
         else:
             data.append(opt)
     return MountOptions(flags, prop, ",".join(data))
@@ -111,6 +112,9 @@ class MountOp:
     data: str
     propagation: int = 0
     kind: str = "dir"  # what to create at the target: "dir" or "file"
+    # tuidock's "copyup" mount option (volumes): if the source directory is
+    # empty, first copy into it what the root holds at the target (runtime.copyup).
+    copy_up: bool = False
 
     @property
     def readonly(self) -> bool:
@@ -155,7 +159,8 @@ class RootfsPlan:
             elif m.fstype:
                 lines.append(f"{m.fstype} on {m.target}{ro}")
             else:
-                lines.append(f"bind {m.source} on {m.target}{ro}")
+                copy = " (the root's files copied in first if it is empty)" if m.copy_up else ""
+                lines.append(f"bind {m.source} on {m.target}{ro}{copy}")
         lines.append("pivot_root into it; old root made slave and detached")
         lines += [f"masked {p}" for p in self.masked]
         lines += [f"read-only {p}" for p in self.readonly]
@@ -254,7 +259,8 @@ def plan(spec: Spec, bundle: str, layout: Layout, cgroup_path: str = "", host_kc
                     kind = "file"
             except FileNotFoundError:
                 raise RuntimeFailure(f"bind mount {m.destination}: source path {m.source} does not exist") from None
-            ops.append(MountOp(m.destination, m.source, None, flags, "", opts.propagation, kind))
+            ops.append(MountOp(m.destination, m.source, None, flags, "", opts.propagation, kind,
+                               copy_up="copyup" in m.options and kind == "dir"))
         else:
             ops.append(MountOp(m.destination, m.source or m.type, m.type, opts.flags, opts.data, opts.propagation))
     has_dev = any(op.target == "/dev" for op in ops)
@@ -284,6 +290,11 @@ def _remount_ro(path: str, flags: int) -> None:
 def _mount_op(root_fd: int, op: MountOp) -> None:
     fd = open_in_root(root_fd, op.target, create=op.kind)
     try:
+        if is_root(root_fd, fd):
+            # A target the container turned into a symlink to / resolves, confined,
+            # to the root itself: a mount there would cover the whole root.
+            raise RuntimeFailure(f"mount {op.target}: resolves to the container's root directory "
+                                 "(a symlink to /?): refusing to mount over it")
         target = fd_path(fd)
         flags = op.flags
         if flags & _sys.MS_REMOUNT:
@@ -304,7 +315,10 @@ def _mount_op(root_fd: int, op: MountOp) -> None:
     fd = open_in_root(root_fd, op.target)
     try:
         if flags & _sys.MS_BIND and later:
-            _sys.mount(None, fd_path(fd), None, _sys.MS_BIND | _sys.MS_REMOUNT | later)
+            # MS_REMOUNT sets the mount's flags anew: keep nosuid/nodev/noexec/atime
+            # flags the source mount has (a host /tmp's nosuid), or ro would clear them.
+            kept = os.statvfs(fd_path(fd)).f_flag & _LOCKED
+            _sys.mount(None, fd_path(fd), None, _sys.MS_BIND | _sys.MS_REMOUNT | later | kept)
         elif later:
             _remount_ro(fd_path(fd), flags)
         if op.propagation:
@@ -347,6 +361,11 @@ def prepare(p: RootfsPlan) -> None:
         _sys.mount(p.rootfs, p.rootfs, None, _sys.MS_BIND | _sys.MS_REC)
     root_fd = os.open(p.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        # Copy-ups first, while nothing is mounted on the root: they copy the
+        # container's own files, never another mount's (runtime.copyup).
+        for op in p.mounts:
+            if op.copy_up and op.source:
+                copyup.populate(root_fd, op.target, op.source)
         for op in p.mounts:
             _mount_op(root_fd, op)
             if op.flags & _sys.MS_REMOUNT:

@@ -62,6 +62,7 @@ PROBES = {
     "skopeo": lambda: _which("skopeo"),
     "registry": lambda: _which("docker-registry"),
     "tmux": lambda: _which("tmux"),
+    "nftables": lambda: _which("nft") or _which("ip"),
 }
 
 
@@ -90,6 +91,9 @@ class Env:
     root: Path
     cgroup_parent: str
     env: dict[str, str] = field(default_factory=dict)
+    own_base: Path | None = None  # a directory made for this env (see make_env), removed with it
+    bridge: str = ""  # TUIDOCK_BRIDGE: the default network's bridge, this env's own
+    subnet: str = ""  # TUIDOCK_SUBNET: a /24 no other route on the host overlaps
 
     def cli(self, *args: str, input: str | bytes | None = None, timeout: float = 60,
             check: bool = False) -> subprocess.CompletedProcess[str]:
@@ -115,7 +119,8 @@ class Env:
             assert lay.unified
             dirs = [lay.unified + path]
         else:
-            dirs = sorted({mp + path for mp in lay.v1.values()})
+            # Hybrid machines also put each cgroup in the (controller-less) v2 tree.
+            dirs = sorted({mp + path for mp in lay.v1.values()} | ({lay.unified + path} if lay.unified else set()))
         return [d for d in dirs if os.path.isdir(d)]
 
     def remove_all(self) -> list[str]:
@@ -154,14 +159,76 @@ class Env:
             # Monitors are forks of the fork server: its command line, their own name.
             if str(self.root) in cmd and "pytest" not in cmd:
                 out.append(f"process {pid} ({comm}): {cmd}")
+        return out + self.network_leftovers()
+
+    def network_leftovers(self, final: bool = False) -> list[str]:
+        """What this env's networking left: veths, leases and published ports (and with ``final``, its bridges and tables).
+
+        Read with ``ip`` and ``nft``, as a user would look. The bridges and
+        tables persist between containers by design; they must be gone only
+        after the session's ``network prune``.
+        """
+        import json
+
+        from runtime.net.bridge import owner_alias
+
+        alias = owner_alias(str(self.root))
+        out: list[str] = []
+        for _ in range(40):  # a dead container's veth goes with its namespace, asynchronously
+            links = json.loads(subprocess.run(["ip", "-j", "-d", "link", "show"], capture_output=True, text=True,
+                                              check=True).stdout)
+            veths = [f"veth: {ln['ifname']} ({ln.get('ifalias', '')})" for ln in links
+                     if ln.get("ifalias", "").startswith(alias + " ")]
+            if not veths:
+                break
+            time.sleep(0.05)
+        out += veths
+        bridges = {ln["ifname"] for ln in links if ln.get("ifalias") == alias} | {self.bridge}
+        tables = json.loads(subprocess.run(["nft", "-j", "list", "tables"], capture_output=True, text=True,
+                                           check=True).stdout)["nftables"]
+        ours = [t["table"]["name"] for t in tables if "table" in t and t["table"]["family"] == "ip"
+                and t["table"]["name"] in {f"tuidock_{b}" for b in bridges}]
+        for name in ours:
+            data = json.loads(subprocess.run(["nft", "-j", "list", "table", "ip", name], capture_output=True,
+                                             text=True, check=True).stdout)["nftables"]
+            out += [f"published port in {name}: {m['map'].get('elem')}" for m in data
+                    if "map" in m and m["map"].get("elem")]
+        for leases in (self.root / "network").glob("*/leases.json"):
+            held = json.loads(leases.read_text()).get("leases") or {}
+            out += [f"lease: {v['ip']} for container {k[:12]} ({leases})" for k, v in held.items()]
+        if final:
+            out += [f"bridge: {b}" for b in sorted(bridges) if os.path.exists(f"/sys/class/net/{b}")]
+            out += [f"nft table: ip {t}" for t in ours]
         return out
 
 
 def make_env(base: Path) -> Env:
+    own_base = None
+    if _on_overlayfs(base):
+        import tempfile
+
+        base = own_base = Path(tempfile.mkdtemp(prefix="tuidock-test-", dir="/dev/shm"))
     root = base / "root"
     parent = f"/tuidock-test-{secrets.token_hex(4)}"
-    env = {**os.environ, "TUIDOCK_ROOT": str(root), "TUIDOCK_CGROUP_PARENT": parent}
-    return Env(root, parent, env)
+    bridge, subnet = f"tdt{secrets.token_hex(4)}", _free_subnet()
+    env = {**os.environ, "TUIDOCK_ROOT": str(root), "TUIDOCK_CGROUP_PARENT": parent,
+           "TUIDOCK_BRIDGE": bridge, "TUIDOCK_SUBNET": subnet}
+    return Env(root, parent, env, own_base, bridge, subnet)
+
+
+def _free_subnet() -> str:
+    """A random /24 of 10.200.0.0–10.250.255.0 that no route here overlaps (sessions run side by side)."""
+    import ipaddress
+    import random
+
+    from runtime.net.bridge import host_routes
+
+    routes = [net for net, _ in host_routes()]
+    for _ in range(200):
+        cand = ipaddress.IPv4Network(f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24")
+        if not any(cand.overlaps(r) for r in routes):
+            return str(cand)
+    raise RuntimeError("no free /24 in 10.200.0.0/16-10.250.0.0/16 for the test session")
 
 
 def teardown_env(e: Env) -> list[str]:
@@ -169,7 +236,11 @@ def teardown_env(e: Env) -> list[str]:
     from runtime import launch
 
     launch.stop_servers(str(e.root / "run"))
-    left = e.leftovers()
+    try:  # the session's networks, and the default network's bridge and rules
+        e.engine().networks.prune()
+    except Exception as ex:
+        errors.append(f"network prune: {ex!r}")
+    left = e.leftovers() + [x for x in e.network_leftovers(final=True) if x.startswith(("bridge:", "nft table:"))]
     for d in e.cgroup_dirs():
         for _ in range(50):
             try:
@@ -179,7 +250,26 @@ def teardown_env(e: Env) -> list[str]:
                 break
             except OSError:
                 time.sleep(0.05)
+    if e.own_base is not None and not left:
+        shutil.rmtree(e.own_base, ignore_errors=True)
     return errors + left
+
+
+def _on_overlayfs(path: Path) -> bool:
+    """Whether ``path`` lies on overlayfs, which overlayfs refuses as an upper layer.
+
+    Inside ``cgroup2-vm`` /tmp (and so pytest's tmp_path) is an overlay;
+    container roots then need a state root elsewhere (a tmpfs).
+    """
+    from runtime.mountinfo import parse_mountinfo
+
+    real = os.path.realpath(path)
+    best = None
+    for m in parse_mountinfo(Path("/proc/self/mountinfo").read_text()):
+        if real == m.mount_point or real.startswith(m.mount_point.rstrip("/") + "/"):
+            if best is None or len(m.mount_point) >= len(best.mount_point):
+                best = m
+    return best is not None and best.fstype == "overlay"
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument
-from ..procfs import MountInfo, parse_mountinfo
+from ..mountinfo import MountInfo, parse_mountinfo
 from .base import Cgroup
 from .resources import Resources
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 
@@ -14,20 +14,34 @@ class Resources:
     memory_reservation: int | None = None  # bytes (soft limit)
     memory_swap: int | None = None  # memory + swap, bytes; -1 = unlimited swap
     cpu_shares: int | None = None  # v1 relative weight, 2..262144 (1024 is the default)
+    nano_cpus: int | None = None  # docker's --cpus in billionths of a CPU; becomes quota/period 100000
     cpu_quota: int | None = None  # microseconds per period; -1 = unlimited
     cpu_period: int | None = None  # microseconds
     cpuset_cpus: str | None = None  # "0-1", "0,2"
     cpuset_mems: str | None = None
-    pids_limit: int | None = None  # -1 or 0 = unlimited
+    pids_limit: int | None = None  # <= 0: unlimited (set so, e.g. by ``update --pids-limit -1``)
     oom_kill_disable: bool | None = None
     devices: tuple[DeviceRule, ...] | None = None
 
     @property
     def cpus(self) -> float | None:
-        """The CPU limit as docker's ``--cpus`` value (quota / period)."""
-        if self.cpu_quota is None or self.cpu_quota < 0:
+        """The CPU limit as docker's ``--cpus`` value (nano-CPUs, or quota / period)."""
+        if self.nano_cpus:
+            return self.nano_cpus / 1e9
+        if self.cpu_quota is None or self.cpu_quota <= 0:
             return None
         return self.cpu_quota / (self.cpu_period or 100_000)
+
+    def folded(self) -> Resources:
+        """What the kernel is given: ``nano_cpus`` turned into CFS quota per 100 ms period, as docker does.
+
+        The cgroup backends only know quota and period; ``nano_cpus`` is kept
+        in the record so ``inspect`` shows docker's ``NanoCpus``.
+        """
+        if not self.nano_cpus:
+            return self
+        period = 100_000
+        return replace(self, nano_cpus=None, cpu_period=period, cpu_quota=self.nano_cpus * period // 1_000_000_000)
 
     def merged(self, other: Resources) -> Resources:
         """These limits with every field set in ``other`` replaced (for ``update``)."""
@@ -35,20 +49,21 @@ class Resources:
         return Resources(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
     def to_oci(self) -> dict[str, Any]:
+        r = self.folded()  # OCI has no nano-CPUs
         out: dict[str, Any] = {}
-        mem = {k: v for k, v in (("limit", self.memory), ("reservation", self.memory_reservation),
-                                 ("swap", self.memory_swap), ("disableOOMKiller", self.oom_kill_disable))
+        mem = {k: v for k, v in (("limit", r.memory), ("reservation", r.memory_reservation),
+                                 ("swap", r.memory_swap), ("disableOOMKiller", r.oom_kill_disable))
                if v is not None}
         if mem:
             out["memory"] = mem
-        cpu = {k: v for k, v in (("shares", self.cpu_shares), ("quota", self.cpu_quota), ("period", self.cpu_period),
-                                 ("cpus", self.cpuset_cpus), ("mems", self.cpuset_mems)) if v is not None}
+        cpu = {k: v for k, v in (("shares", r.cpu_shares), ("quota", r.cpu_quota), ("period", r.cpu_period),
+                                 ("cpus", r.cpuset_cpus), ("mems", r.cpuset_mems)) if v is not None}
         if cpu:
             out["cpu"] = cpu
-        if self.pids_limit is not None:
-            out["pids"] = {"limit": self.pids_limit}
-        if self.devices is not None:
-            out["devices"] = [d.to_oci() for d in self.devices]
+        if r.pids_limit is not None:
+            out["pids"] = {"limit": r.pids_limit}
+        if r.devices is not None:
+            out["devices"] = [d.to_oci() for d in r.devices]
         return out
 
     @classmethod

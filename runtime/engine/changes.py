@@ -88,11 +88,21 @@ def changes(upper: str, lowers: list[str], ignore: frozenset[str] = frozenset())
                 out.append(Change("C", path))
             else:
                 out.append(Change("A", path))
-    # A directory copied up only to hold a mount target is not a change.
-    kept = [c for c in out if not (c.kind == "C" and any(i.startswith(c.path + "/") for i in ignore)
-                                   and not _has_other_children(c.path, out, ignore))]
-    return sorted(kept, key=lambda c: c.path)
+    # A directory copied up or created only to hold mount targets (-v vol:/a/b
+    # makes /a and /a/b) is not a change: deepest first, a holder is dropped
+    # when everything changed below it is a mount target or a dropped holder.
+    holders = {p for i in ignore for p in _ancestors(i)}
+    dropped: set[str] = set()
+    for c in sorted(out, key=lambda c: c.path.count("/"), reverse=True):
+        if c.kind != "D" and c.path in holders and not _has_other_children(c.path, out, ignore | dropped):
+            dropped.add(c.path)
+    return sorted((c for c in out if c.path not in dropped), key=lambda c: c.path)
 
 
-def _has_other_children(path: str, changes_: list[Change], ignore: frozenset[str]) -> bool:
+def _ancestors(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _has_other_children(path: str, changes_: list[Change], ignore: frozenset[str] | set[str]) -> bool:
     return any(c.path.startswith(path + "/") and c.path not in ignore for c in changes_)

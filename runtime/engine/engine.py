@@ -14,19 +14,33 @@ import dataclasses
 import os
 import secrets
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import client, control, fsutil, launch, state
+from ..cgroups.resources import Resources
 from ..errors import Conflict, InvalidArgument, NotFound, TuidockError
 from ..images.store import Image, ImageStore
 from ..oci import runtime
 from ..state import State, Status
 from . import changes as changes_
 from . import inspect as inspect_
+from . import mounts as mounts_
+from . import volumes as volumes_
 from . import names as namegen
-from . import processes, specgen
-from .model import ContainerInfo, ContainerRecord, ContainerStatus, RunOptions, check_name
+from . import networking, processes, specgen
+from .model import ContainerInfo, ContainerRecord, ContainerStatus, PortBinding, RestartPolicy, RunOptions, check_name
 from .specgen import ContainerPaths
+
+if TYPE_CHECKING:  # ssl and http.client stay out of the fork server until a pull or push needs them
+    from collections.abc import Callable
+    from typing import IO
+
+    from ..images.archive import Loaded
+    from ..images.layers import Limits
+    from .build import BuildEvent, BuildOptions, BuildResult
+    from ..cgroups.stats import ContainerStats
+    from ..images.distribution import ProgressCallback, PullResult, PushResult
 
 DEFAULT_ROOT = "/var/lib/tuidock"
 DEFAULT_CGROUP_PARENT = "/tuidock"
@@ -41,6 +55,8 @@ class Engine:
         self.names_dir = os.path.join(self.root, "names")
         self.run_dir = os.path.join(self.root, "run")
         self.images = ImageStore(self.root)
+        self._sampler: Any = None  # runtime.cgroups.stats.Sampler, made by the first stats() call
+        self.volume_store = volumes_.VolumeStore(self.root)
 
     # ---- the store --------------------------------------------------------------
 
@@ -196,6 +212,8 @@ class Engine:
             raise NotFound(f"image {opts.image}: not found in the store (pull or build it first)")
         if opts.host.init and not os.path.exists(specgen.INIT_BINARY):
             raise InvalidArgument(f"--init: {specgen.INIT_BINARY} is not installed (apt-get install tini)")
+        mounts_.check_sources(opts.host.mounts)
+        networking.check_host(opts.host, self.root)
         cid = secrets.token_hex(32)
         if opts.name is not None:
             name = check_name(opts.name)
@@ -203,14 +221,27 @@ class Engine:
         else:
             name = self._pick_name(cid)
         paths = self.paths(cid)
+        new_volumes: list[str] = []
         try:
             cfg = specgen.container_config(opts, image, cid, os.environ)
-            rec = ContainerRecord(cid, name, time.time_ns(), image.id, image.diff_ids, cfg, opts.host)
+            host, cfg = mounts_.for_create(opts.host, cfg)
+            rec = ContainerRecord(cid, name, time.time_ns(), image.id, image.diff_ids, cfg, host)
             self._make_dirs(paths, rec, image)
-            fsutil.write_json(paths.record, rec.to_json())
+            if any(m.type == "volume" for m in host.mounts):
+                # Held until the record names the volumes: `volume rm` cannot slip in between.
+                with self.volume_store.lock(shared=True):
+                    mounts_.create_volumes(self.volume_store, host, new_volumes)
+                    fsutil.write_json(paths.record, rec.to_json())
+            else:
+                fsutil.write_json(paths.record, rec.to_json())
         except BaseException:
             fsutil.remove_tree(paths.dir)
             self._release_name(name, cid)
+            for v in new_volumes:
+                try:
+                    self.volume_store.remove(v)
+                except NotFound:
+                    pass
             raise
         return rec
 
@@ -309,14 +340,28 @@ class Engine:
                 runtime.wait_monitor(paths.dir)
                 runtime.cleanup(info.state)
         self._remove_files(cid, info.record.name)
+        if volumes:
+            volumes_.remove_anonymous(self, info.record)
+        self._release_layers(info.record)
         return cid
+
+    def _release_layers(self, rec: ContainerRecord) -> None:
+        """Layers kept only for this container (its image went with ``rmi -f``) go with it."""
+        if rec.layers and self.images.find(rec.image_id) is None:
+            self.images.gc(keep_layers={d for c in self.containers() for d in c.record.layers})
 
     def remove_after_exit(self, cid: str) -> None:
         """``--rm``: called by the container's own monitor once it has exited."""
         st = state.load(self.paths(cid).dir)
         if st is not None:
             runtime.cleanup(st)
+        try:
+            rec: ContainerRecord | None = self.record(cid)
+        except NotFound:
+            rec = None
         self._remove_files(cid)
+        if rec is not None:  # docker's --rm takes the anonymous volumes along
+            volumes_.remove_anonymous(self, rec)
 
     def _remove_files(self, cid: str, name: str | None = None) -> None:
         paths = self.paths(cid)
@@ -325,6 +370,7 @@ class Engine:
                 name = self.record(cid).name
             except NotFound:
                 name = None
+        networking.release(self, cid)  # what a killed monitor could not release: its lease and ports
         fsutil.remove_tree(paths.dir)
         if name:
             self._release_name(name, cid)
@@ -389,6 +435,79 @@ class Engine:
 
         return processes.list_processes(cgroups.open_cgroup(info.state.cgroup).pids())
 
+    def stats(self, refs: Sequence[str] | None = None, *, infos: Sequence[ContainerInfo] | None = None,
+              interval: float = 0.0) -> list[ContainerStats]:
+        """Resource use of running containers (all of them, or those named), read in one batch.
+
+        Returns :class:`runtime.cgroups.stats.ContainerStats`, in the order
+        given; containers that are not running are left out. CPU % needs two
+        readings: the engine keeps each container's previous one, so calling
+        this about once a second gives docker's figures, and with
+        ``interval`` it reads, sleeps that long and reads again. ``infos``
+        (containers already listed, as the TUI has them) spares listing them.
+        """
+        from ..cgroups import stats
+
+        if infos is None:
+            infos = [self.get(r) for r in refs] if refs is not None else self.containers(all=False)
+        targets = [stats.Target(i.id, i.name, i.state.cgroup, i.pid, i.record.host.network != "host")
+                   for i in infos
+                   if i.state is not None and i.state.cgroup
+                   and i.status in (ContainerStatus.RUNNING, ContainerStatus.PAUSED)]
+        if self._sampler is None:
+            self._sampler = stats.Sampler()
+        if interval > 0:
+            self._sampler.sample(targets)
+            time.sleep(interval)
+        return list(self._sampler.sample(targets))
+
+    def update(self, ref: str, change: Resources, restart: RestartPolicy | None = None) -> ContainerRecord:
+        """``docker update``: new limits (and restart policy) for a container.
+
+        A running container's cgroup is written at once; the record (and the
+        bundle the monitor restarts from) keep them for every later start.
+        Fields of ``change`` left ``None`` stay as they are.
+        """
+        from .. import cgroups
+        from . import limits
+
+        cid = self.resolve(ref)
+        paths = self.paths(cid)
+        with fsutil.locked(os.path.join(paths.dir, "engine.lock")):
+            info = self.info(cid)
+            rec = info.record
+            merged = limits.updated(rec.host.resources, change, rec.short_id)
+            host = dataclasses.replace(rec.host, resources=merged)
+            if restart is not None:
+                if rec.host.auto_remove and restart.name != "no":
+                    raise Conflict(f"container {rec.short_id}: restart policy cannot be updated because "
+                                   "AutoRemove is enabled for the container")
+                host = dataclasses.replace(host, restart=restart)
+            st = info.state
+            if info.status.is_up() and st is not None and st.cgroup:
+                cg = cgroups.open_cgroup(st.cgroup)
+                if cg.exists():
+                    try:
+                        cg.apply(limits.cgroup_changes(merged, change))
+                    except TuidockError as e:
+                        raise type(e)(f"container {rec.short_id}: cannot update: {e}") from None
+            new = dataclasses.replace(rec, host=host)
+            fsutil.write_json(paths.record, new.to_json())
+            self._update_bundle(paths, merged)
+        return new
+
+    @staticmethod
+    def _update_bundle(paths: ContainerPaths, res: Resources) -> None:
+        """The monitor restarts a container (--restart) from its bundle: give it the new limits too."""
+        try:
+            spec = fsutil.read_json(paths.config)
+        except FileNotFoundError:
+            return  # never started: the bundle is made from the record at start
+        linux = spec.setdefault("linux", {})
+        old = linux.get("resources") or {}
+        linux["resources"] = {**res.to_oci(), **({"devices": old["devices"]} if "devices" in old else {})}
+        fsutil.write_json(paths.config, spec, sync=False)
+
     def changes(self, ref: str) -> list[changes_.Change]:
         """What the container changed against its image (``diff``), from its upper layer."""
         info = self.get(ref)
@@ -411,7 +530,134 @@ class Engine:
     def inspect_image(self, img: Image) -> dict[str, Any]:
         return inspect_.image(img, self.images)
 
+    # ---- images: rmi, prune, commit, build, save, load, import (runtime/engine/imageops.py, ...) ----
+
+    def remove_images(self, names: list[str], force: bool = False, prune: bool = True) -> tuple[list[Any], list[str]]:
+        """``docker rmi``: the Untagged/Deleted records, and an error line for each name that failed."""
+        from . import imageops
+
+        return imageops.remove(self, names, force, prune)
+
+    def prune_images(self, all_images: bool = False) -> tuple[list[Any], int]:
+        """``docker image prune [-a]``: the Untagged/Deleted records and the bytes freed."""
+        from . import imageops
+
+        return imageops.prune(self, all_images)
+
+    def commit(self, ref: str, repo_tag: str | None = None, *, message: str = "", author: str = "",
+               changes: list[str] | None = None, pause: bool = True) -> Image:
+        """``docker commit``: the container's upper layer as a new layer on its image's (paused while read)."""
+        from . import commit as commit_
+
+        return commit_.commit(self, ref, repo_tag, message, author, changes, pause)
+
+    def build(self, opts: BuildOptions, progress: Callable[[BuildEvent], None] | None = None) -> BuildResult:
+        """``docker build``; ``progress`` receives every step's events on the calling thread."""
+        from . import build as build_
+
+        return build_.build(self, opts, progress)
+
+    def save_images(self, names: list[str], out: IO[bytes]) -> list[Image]:
+        """``docker save``: a docker-archive tar of the images, written to ``out``."""
+        from ..images import archive
+
+        return archive.save(self.images, names, out)
+
+    def load_images(self, src: IO[bytes], limits: Limits | None = None) -> list[Loaded]:
+        """``docker load``: a docker-archive or OCI layout archive; all or nothing."""
+        from ..images import archive
+        from ..images.layers import Limits
+
+        self.setup()
+        return archive.load(self.images, src, limits or Limits())
+
+    def import_image(self, src: IO[bytes], tags: list[str], *, changes: list[str] | None = None, message: str = "",
+                     source: str = "-", limits: Limits | None = None) -> Image:
+        """``docker import``: a root file system tarball as a one-layer image."""
+        from ..images import archive
+        from ..images.layers import Limits
+
+        self.setup()
+        return archive.import_rootfs(self.images, src, tags, changes or [], message, source, limits or Limits())
+
+    # ---- volumes (runtime/engine/volumes.py) ----------------------------------------------
+
+    def volumes(self) -> list[volumes_.Volume]:
+        return self.volume_store.list()
+
+    def volume(self, name: str) -> volumes_.Volume:
+        return self.volume_store.get(name)
+
+    def volume_create(self, name: str | None = None, labels: dict[str, str] | None = None) -> volumes_.Volume:
+        """``docker volume create``: a new volume, or the existing one of that name; anonymous without a name."""
+        self.setup()
+        return self.volume_store.create(name, labels)[0]
+
+    def volume_inspect(self, name: str) -> dict[str, Any]:
+        return self.volume_store.get(name).to_docker()
+
+    def volume_users(self, name: str) -> list[ContainerInfo]:
+        """The containers, running or not, that mount the volume."""
+        return volumes_.users(self, name)
+
+    def volume_size(self, name: str) -> int:
+        return self.volume_store.size(name)
+
+    def volume_remove(self, name: str, force: bool = False) -> bool:
+        """``docker volume rm``: refused while any container uses it; ``force`` ignores a missing one."""
+        return volumes_.remove(self, name, force)
+
+    def volume_prune(self, all: bool = False, labels: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+        """Unused anonymous volumes (every unused one with ``all``); returns (name, bytes) removed."""
+        return volumes_.prune(self, all, labels)
+
+    # ---- registries (runtime/images/distribution.py) ------------------------------------
+
+    def pull(self, name: str, *, platform: str | None = None, tls_verify: bool | None = None,
+             progress: ProgressCallback | None = None) -> PullResult:
+        """``docker pull``. ``progress`` gets typed events, on the calling thread; raising from it cancels
+        the pull and leaves the store as it was. ``tls_verify`` None follows the insecure-registry settings."""
+        from ..images import distribution
+        from ..images.manifests import Platform
+
+        self.setup()
+        return distribution.pull(self.images, name, platform=Platform.parse(platform) if platform else None,
+                                 tls_verify=tls_verify, progress=progress)
+
+    def push(self, name: str, *, tls_verify: bool | None = None,
+             progress: ProgressCallback | None = None) -> PushResult:
+        """``docker push``: the image tagged ``name`` to its registry."""
+        from ..images import distribution
+
+        self.setup()
+        return distribution.push(self.images, name, tls_verify=tls_verify, progress=progress)
+
+    def login(self, server: str, username: str, password: str, *, tls_verify: bool | None = None) -> None:
+        """``docker login``: check the credentials with the registry, then keep them in docker's config.json."""
+        from ..images import regconfig
+        from ..images.registry import Registry
+
+        domain = regconfig.normalise_key(server)
+        creds = regconfig.Credentials(username, password)
+        Registry.from_config(domain, tls_verify=tls_verify, credentials=creds).check_login()
+        regconfig.store_credentials(domain, creds, regconfig.docker_config_path())
+
+    def logout(self, server: str) -> bool:
+        """``docker logout``: forget a registry's credentials; False when there were none."""
+        from ..images import regconfig
+
+        return regconfig.remove_credentials(regconfig.normalise_key(server), regconfig.docker_config_path())
+
     # ---- housekeeping -------------------------------------------------------------
+
+    @property
+    def networks(self) -> networking.Networks:
+        """``network ls|inspect|create|rm|prune`` (the default network from this process's environment)."""
+        return networking.Networks(self.root)
+
+    def published_ports(self, info: ContainerInfo) -> tuple[PortBinding, ...]:
+        """The container's published ports with the host ports really bound (``ps``, ``port``); empty unless running."""
+        return networking.published(info, self.paths(info.id).dir)
 
     def shutdown(self) -> None:
         """Stop this root's fork servers (tests; ``system prune``)."""

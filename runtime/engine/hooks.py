@@ -4,6 +4,8 @@ The restart policy decides whether an exit is followed by a restart (the
 monitor applies docker's back-off: 100 ms doubling up to a minute, reset
 after ten seconds of running), and ``--rm`` removes the container once its
 monitor is done. Both happen even when no tuidock command is running.
+The container's network is joined before PID 1 executes and left when it has
+exited (:mod:`runtime.engine.networking`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ class EngineHooks(NoHooks):
 
         self.engine = Engine(request["root"], request.get("cgroup_parent"))
         self.id: str = request["id"]
+
+    def prestart(self, request: dict[str, Any], pid: int) -> list[int]:
+        from . import networking
+
+        return networking.prestart(self.engine, request, pid)
+
+    def poststop(self, request: dict[str, Any]) -> None:
+        from . import networking
+
+        networking.poststop(self.engine, request)
 
     def should_restart(self, request: dict[str, Any], st: State) -> bool:
         rec = self.engine.record(self.id)

@@ -8,8 +8,10 @@ from typing import Any
 from .. import procfs
 from ..images import reference
 from ..images.store import Image, ImageStore
+from . import mounts, networking
 from .model import ContainerInfo, ContainerStatus
 from .specgen import ContainerPaths
+from .volumes import VolumeStore
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -64,9 +66,9 @@ def container(info: ContainerInfo, paths: ContainerPaths, store: ImageStore) -> 
                 "MergedDir": paths.merged,
             },
         },
-        "Mounts": [],
+        "Mounts": mounts.inspect_entries(VolumeStore(paths.root), rec.host),
         "Config": cfg.to_docker(),
-        "NetworkSettings": {"Networks": {}, "IPAddress": "", "Gateway": "", "MacAddress": "", "Ports": {}},
+        "NetworkSettings": networking.settings(info, paths.dir),
         # tuidock's own view of the kernel objects behind the container.
         "Tuidock": {
             "MonitorPid": st.monitor_pid if st and running else 0,
@@ -86,9 +88,11 @@ def image(img: Image, store: ImageStore) -> dict[str, Any]:
         "Id": img.id,
         "RepoTags": repo_tags,
         "RepoDigests": repo_digests,
-        "Parent": "",
+        "Parent": img.raw_config.get("parent") or "",  # set by build and commit, as docker does
         "Comment": (img.history[-1].comment if img.history else ""),
         "Created": img.created,
+        "Container": img.raw_config.get("container") or "",
+        "Author": img.raw_config.get("author") or "",
         "Config": cfg,
         "Architecture": img.architecture,
         "Os": img.os,

@@ -65,6 +65,41 @@ class MountSpec:
     read_only: bool = False
     options: tuple[str, ...] = ()  # tmpfs options (size=..., mode=...) and propagation
     anonymous: bool = False
+    # Which flag asked for it: "" for -v and --tmpfs (docker's HostConfig.Binds and
+    # .Tmpfs), "mount" for --mount (HostConfig.Mounts), "image" for the image's VOLUME.
+    flag: str = ""
+    mode: str = ""  # the mode part of -v as given ("ro", "ro,z", "nocopy"), for inspect
+
+    def to_docker(self) -> dict[str, Any]:
+        """docker's ``HostConfig.Mounts`` entry (for --mount)."""
+        source = "" if self.anonymous else self.source
+        out: dict[str, Any] = {"Type": self.type, **({"Source": source} if source else {}), "Target": self.target}
+        if self.read_only:
+            out["ReadOnly"] = True
+        if self.type == "volume":
+            labels = {k: v for k, _, v in (o[6:].partition("=") for o in self.options if o.startswith("label="))}
+            vo = {**({"NoCopy": True} if "nocopy" in self.options else {}), **({"Labels": labels} if labels else {})}
+            if vo:
+                out["VolumeOptions"] = vo
+        elif self.type == "bind":
+            bo = {**{"Propagation": o for o in self.options if o in PROPAGATIONS},
+                  **({"NonRecursive": True} if "nonrecursive" in self.options else {})}
+            if bo:
+                out["BindOptions"] = bo
+        elif self.type == "tmpfs":
+            to: dict[str, int] = {}
+            for o in self.options:
+                k, _, v = o.partition("=")
+                if k == "size" and v.isdigit():
+                    to["SizeBytes"] = int(v)
+                elif k == "mode":
+                    to["Mode"] = int(v, 8)
+            if to:
+                out["TmpfsOptions"] = to
+        return out
+
+
+PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 
 
 @dataclass(frozen=True)
@@ -130,7 +165,7 @@ class HostConfig:
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     resources: Resources = field(default_factory=Resources)
-    network: str = "none"
+    network: str = "bridge"
     ports: tuple[PortBinding, ...] = ()
     mounts: tuple[MountSpec, ...] = ()
     dns: tuple[str, ...] = ()
@@ -142,8 +177,9 @@ class HostConfig:
             port_bindings.setdefault(f"{p.container_port}/{p.protocol}", []).append(
                 {"HostIp": p.host_ip, "HostPort": str(p.host_port) if p.host_port else ""})
         return {
-            "Binds": [f"{m.source}:{m.target}{':ro' if m.read_only else ''}" for m in self.mounts
-                      if m.type in ("bind", "volume") and m.source and not m.anonymous] or None,
+            "Binds": [f"{m.source}:{m.target}{':' + m.mode if m.mode else ':ro' if m.read_only else ''}"
+                      for m in self.mounts if m.type in ("bind", "volume") and m.source and not m.anonymous
+                      and not m.flag] or None,
             "NetworkMode": self.network,
             "PortBindings": port_bindings,
             "RestartPolicy": {"Name": self.restart.name, "MaximumRetryCount": self.restart.max_retries},
@@ -153,11 +189,12 @@ class HostConfig:
             "Dns": list(self.dns),
             "Init": self.init,
             "ReadonlyRootfs": self.read_only,
-            "Tmpfs": {m.target: ",".join(m.options) for m in self.mounts if m.type == "tmpfs"} or None,
+            "Tmpfs": {m.target: ",".join(m.options) for m in self.mounts if m.type == "tmpfs" and not m.flag} or None,
+            **({"Mounts": mounts} if (mounts := [m.to_docker() for m in self.mounts if m.flag == "mount"]) else {}),
             "Memory": r.memory or 0,
             "MemoryReservation": r.memory_reservation or 0,
             "MemorySwap": r.memory_swap or 0,
-            "NanoCpus": int((r.cpus or 0) * 1e9) if r.cpu_quota and r.cpu_period in (None, 100_000) else 0,
+            "NanoCpus": r.nano_cpus or 0,  # --cpus; docker keeps it apart from CpuPeriod/CpuQuota
             "CpuShares": r.cpu_shares or 0,
             "CpuPeriod": r.cpu_period or 0,
             "CpuQuota": r.cpu_quota or 0,

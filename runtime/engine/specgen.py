@@ -141,7 +141,11 @@ def bundle_spec(rec: ContainerRecord, paths: ContainerPaths, cgroup_parent: str,
         # docker's --init: tini as PID 1, forwarding signals and reaping orphans.
         binds += (ocispec.Mount(INIT_PATH, "bind", INIT_BINARY, ("rbind", "ro", "rprivate")),)
         args = (INIT_PATH, "--") + args
-    mounts = _sorted_mounts(ocispec.DEFAULT_MOUNTS + binds + extra_mounts)
+    # A mount asked for replaces the default one at its destination, as in docker
+    # (--tmpfs /dev/shm, -v /my/hosts:/etc/hosts).
+    asked = {m.destination for m in extra_mounts}
+    base = tuple(m for m in ocispec.DEFAULT_MOUNTS + binds if m.destination not in asked)
+    mounts = _sorted_mounts(base + extra_mounts)
     namespaces = [ocispec.Namespace(t) for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     if host.network != "host":
         namespaces.append(ocispec.Namespace("network", netns_path or ""))

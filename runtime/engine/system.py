@@ -83,7 +83,18 @@ def df(engine: Engine) -> list[DiskUsage]:
         DiskUsage("Images", len(images), sum(1 for i in images if i.id in used_ids), img_size, reclaim_imgs),
         DiskUsage("Containers", len(containers), len(up), sum(sizes.values()),
                   sum(s for cid, s in sizes.items() if cid not in {c.id for c in up})),
+        _volume_usage(engine),
     ]
+
+
+def _volume_usage(engine: Engine) -> DiskUsage:
+    """docker's "Local Volumes" row: a volume is active while any container uses it."""
+    from .volumes import in_use
+
+    used = in_use(engine)
+    sizes = {v.name: engine.volume_size(v.name) for v in engine.volumes()}
+    return DiskUsage("Local Volumes", len(sizes), sum(1 for n in sizes if n in used), sum(sizes.values()),
+                     sum(s for n, s in sizes.items() if n not in used))
 
 
 def unused_images(engine: Engine, all_unused: bool) -> list[Image]:

@@ -17,7 +17,7 @@ from typing import Any
 from .. import fsutil, procfs, state
 from ..errors import Conflict
 from ..state import State, Status
-from . import runflags, specgen
+from . import mounts, networking, runflags, specgen
 from .engine import Engine
 from .model import RunOptions
 
@@ -32,6 +32,7 @@ def prepare(request: dict[str, Any]) -> tuple[dict[str, Any], int, str | None]:
             opts = runflags.to_options(request["flags"], request["operands"])
         else:
             opts = RunOptions.from_json(request["options"])
+        networking.reserve_early(opts.host)  # a published port in use fails here, before anything exists
         cid = engine.create(opts).id
     else:
         cid = engine.resolve(request["ref"])
@@ -45,7 +46,8 @@ def prepare(request: dict[str, Any]) -> tuple[dict[str, Any], int, str | None]:
         if not info.status.can_start():
             raise Conflict(f"container {info.record.short_id}: cannot start a container that is {info.status.value}")
         rec = info.record
-        spec = specgen.bundle_spec(rec, paths, engine.cgroup_parent)
+        spec = specgen.bundle_spec(rec, paths, engine.cgroup_parent,
+                                   extra_mounts=mounts.oci_mounts(engine.volume_store, rec))
         fsutil.write_json(paths.config, spec.to_dict(), sync=False)
         state.save(paths.dir, State(id=cid, bundle=paths.dir, status=Status.CREATING, created_ns=time.time_ns(),
                                     annotations=spec.annotations, terminal=spec.process.terminal,
@@ -59,5 +61,6 @@ def prepare(request: dict[str, Any]) -> tuple[dict[str, Any], int, str | None]:
         "id": cid, "bundle": paths.dir, "state_dir": paths.dir, "start": True,
         "attach": request.get("attach"), "stdin": rec.config.open_stdin, "console_size": request.get("console_size"),
         "hooks": "engine", "root": engine.root, "cgroup_parent": engine.cgroup_parent,
+        "network_env": request.get("network_env") or {},
     }
     return prepared, lock_fd, notice

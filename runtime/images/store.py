@@ -127,6 +127,7 @@ class ImageStore:
         self.layers_dir = os.path.join(root, "layers")
         self.index_path = os.path.join(self.dir, "index.json")
         self.lock_path = os.path.join(self.dir, "lock")
+        self.ingest_lock_path = os.path.join(self.dir, "ingest.lock")
 
     # ---- layout ---------------------------------------------------------------
 
@@ -138,6 +139,10 @@ class ImageStore:
             fsutil.atomic_write(layout, b'{"imageLayoutVersion": "1.0.0"}\n')
         if not os.path.exists(self.index_path):
             fsutil.write_json(self.index_path, {"schemaVersion": 2, "manifests": []})
+
+    def ingest_lock(self) -> fsutil.locked:
+        """Held (shared) while blobs or layers are added that the index does not name yet: :meth:`gc` waits."""
+        return fsutil.locked(self.ingest_lock_path, shared=True)
 
     def _index(self) -> dict[str, Any]:
         return fsutil.read_json_or(self.index_path, {"schemaVersion": 2, "manifests": []})  # type: ignore[no-any-return]
@@ -187,14 +192,12 @@ class ImageStore:
         tmp = f"{final}.tmp-{os.getpid()}-{time.monotonic_ns()}"
         os.makedirs(os.path.join(tmp, "diff"))
         try:
-            stream = layerlib.open_layer(self.blob_path(layer.digest), layer.media_type)
-            hashing = _HashingReader(stream)
-            size = layerlib.extract(hashing, os.path.join(tmp, "diff"), limits, what=f"layer {layer.digest[:19]}")
-            hashing.drain()
-            if hashing.digest() != layer.diff_id:
+            got = layerlib.extract_blob(self.blob_path(layer.digest), os.path.join(tmp, "diff"), limits,
+                                        layer.media_type, what=f"layer {layer.digest[:19]}")
+            if got.diff_id != layer.diff_id:
                 raise layerlib.LayerError(
-                    f"layer {layer.digest[:19]}: uncompressed digest {hashing.digest()[:19]} does not match diff id {layer.diff_id[:19]}")
-            fsutil.write_json(os.path.join(tmp, "meta.json"), {"diff_id": layer.diff_id, "size": size, "digest": layer.digest})
+                    f"layer {layer.digest[:19]}: uncompressed digest {got.diff_id[:19]} does not match diff id {layer.diff_id[:19]}")
+            self.write_layer_meta(tmp, got, layer.digest)
             try:
                 os.rename(tmp, final)
             except OSError:
@@ -204,6 +207,12 @@ class ImageStore:
         except BaseException:
             fsutil.remove_tree(tmp)
             raise
+
+    @staticmethod
+    def write_layer_meta(layer_dir: str, got: layerlib.Extracted, digest: str) -> None:
+        """``meta.json`` beside a layer's ``diff/``: its diff id, content size, tar size and blob."""
+        fsutil.write_json(os.path.join(layer_dir, "meta.json"),
+                          {"diff_id": got.diff_id, "size": got.size, "tar_size": got.tar_size, "digest": digest})
 
     def layer_size(self, diff_id: str) -> int:
         meta = fsutil.read_json_or(os.path.join(self.layers_dir, hex_of(diff_id), "meta.json"), {})
@@ -281,9 +290,13 @@ class ImageStore:
             raise NotFound(f"image {name}: not found")
         return img
 
-    def add(self, manifest: dict[str, Any], tags: list[str]) -> Image:
-        """Register an image whose manifest, config and layer blobs are all in the store."""
-        data = json.dumps(manifest, separators=(",", ":")).encode()
+    def add(self, manifest: dict[str, Any] | bytes, tags: list[str]) -> Image:
+        """Register an image whose config and layer blobs are all in the store.
+
+        ``manifest`` as a dict, or as its exact bytes (a pulled manifest keeps its digest).
+        """
+        data = manifest if isinstance(manifest, bytes) else json.dumps(manifest, separators=(",", ":")).encode()
+        manifest = json.loads(data) if isinstance(manifest, bytes) else manifest
         mdigest = self.put_blob(data)
         for ldesc, diff in zip(manifest["layers"], json.loads(self.read_blob(manifest["config"]["digest"]))["rootfs"]["diff_ids"]):
             self.extract_layer(Layer(ldesc["digest"], diff, ldesc.get("size", 0), ldesc.get("mediaType", "")))
@@ -343,8 +356,12 @@ class ImageStore:
             fsutil.write_json(self.index_path, index)
 
     def gc(self, keep_layers: set[str] = frozenset()) -> tuple[int, int]:  # type: ignore[assignment]
-        """Remove blobs and layer directories nothing references; returns (blobs, layers) removed."""
-        with fsutil.locked(self.lock_path):
+        """Remove blobs and layer directories nothing references; returns (blobs, layers) removed.
+
+        Waits for ingests in progress (:meth:`ingest_lock`): their blobs are
+        in the store before the index names them.
+        """
+        with fsutil.locked(self.ingest_lock_path), fsutil.locked(self.lock_path):
             live_blobs: set[str] = set()
             live_layers: set[str] = {hex_of(d) for d in keep_layers}
             for m in self._index().get("manifests", []):
@@ -372,24 +389,17 @@ class ImageStore:
                     nlayers += 1
             return nblobs, nlayers
 
-
-class _HashingReader:
-    """Wraps the uncompressed layer stream and hashes everything read through it."""
-
-    def __init__(self, f: Any) -> None:
-        self.f = f
-        self.h = hashlib.sha256()
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self.f.read(n)
-        self.h.update(data)
-        return data
-
-    def drain(self) -> None:
-        """tarfile stops at the end-of-archive marker; hash the padding after it too."""
-        while self.read(1 << 20):
-            pass
-        self.f.close()
-
-    def digest(self) -> str:
-        return "sha256:" + self.h.hexdigest()
+    def references(self) -> tuple[set[str], set[str]]:
+        """The blob digests and layer diff ids the index reaches (call with :attr:`lock_path` held)."""
+        blobs: set[str] = set()
+        diff_ids: set[str] = set()
+        for m in self._index().get("manifests", []):
+            blobs.add(m["digest"])
+            try:
+                manifest = json.loads(self.read_blob(m["digest"]))
+                blobs.add(manifest["config"]["digest"])
+                blobs.update(d["digest"] for d in manifest.get("layers", []))
+                diff_ids.update(json.loads(self.read_blob(manifest["config"]["digest"]))["rootfs"]["diff_ids"])
+            except (NotFound, KeyError, ValueError):
+                continue
+        return blobs, diff_ids

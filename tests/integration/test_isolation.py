@@ -111,7 +111,7 @@ def test_namespaces_differ_from_the_hosts(env):
 
 
 def test_network_namespace_has_only_loopback_up(env):
-    out = run(env, "ls /sys/class/net; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags")
+    out = run(env, "ls /sys/class/net; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags", "--network", "none")
     assert out.split()[0] == "lo" and out.split()[1] in ("unknown", "up")
     assert int(out.split()[2], 16) & 1  # IFF_UP
 

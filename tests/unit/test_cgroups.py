@@ -14,7 +14,7 @@ from runtime.cgroups.resources import DEFAULT_DEVICE_RULES, DeviceRule, Resource
 from runtime.cgroups.v1 import CgroupV1
 from runtime.cgroups.v2 import CgroupV2, shares_to_weight
 from runtime.errors import InvalidArgument, RuntimeFailure
-from runtime.procfs import parse_mountinfo
+from runtime.mountinfo import parse_mountinfo
 
 # ---- detect --------------------------------------------------------------------
 

@@ -171,7 +171,10 @@ def test_docker_shapes() -> None:
                                  "53/udp": [{"HostIp": "", "HostPort": ""}]}
     assert h["Binds"] == ["/srv/data:/data:ro"]
     assert h["Tmpfs"] == {"/run": "size=64m"}
-    assert h["NanoCpus"] == 500_000_000
+    # docker keeps --cpus (NanoCpus) apart from --cpu-quota/--cpu-period
+    assert (h["NanoCpus"], h["CpuQuota"], h["CpuPeriod"]) == (0, 50000, 100000)
+    nano = HostConfig(resources=Resources(nano_cpus=1_500_000_000)).to_docker()
+    assert (nano["NanoCpus"], nano["CpuQuota"], nano["CpuPeriod"]) == (1_500_000_000, 0, 0)
     assert h["MemorySwap"] == -1 and h["PidsLimit"] == 64
 
 

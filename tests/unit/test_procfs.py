@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime import procfs
+from runtime import mountinfo, procfs
 
 from .procfake import add_process, stat_line
 
@@ -20,7 +20,7 @@ MOUNTINFO = r"""36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,e
 
 
 def test_parse_mountinfo_fields() -> None:
-    m = procfs.parse_mountinfo(MOUNTINFO)
+    m = mountinfo.parse_mountinfo(MOUNTINFO)
     assert len(m) == 5
     first = m[0]
     assert (first.mount_id, first.parent_id, first.major_minor) == (36, 35, "98:0")
@@ -33,7 +33,7 @@ def test_parse_mountinfo_fields() -> None:
 
 
 def test_parse_mountinfo_unescapes_octal() -> None:
-    m = procfs.parse_mountinfo(MOUNTINFO)
+    m = mountinfo.parse_mountinfo(MOUNTINFO)
     assert m[2].mount_point == "/mnt/my disk"
     assert m[2].source == "user@host:/home/a b"
     assert m[2].optional == ("shared:300", "master:12")
@@ -42,20 +42,20 @@ def test_parse_mountinfo_unescapes_octal() -> None:
 
 
 def test_parse_mountinfo_without_optional_fields() -> None:
-    m = procfs.parse_mountinfo(MOUNTINFO)[4]
+    m = mountinfo.parse_mountinfo(MOUNTINFO)[4]
     assert m.optional == ()
     assert m.fstype == "tmpfs"
     assert "uid=1000" in m.super_options
 
 
 def test_parse_mountinfo_skips_blank_lines() -> None:
-    assert procfs.parse_mountinfo("\n\n") == []
+    assert mountinfo.parse_mountinfo("\n\n") == []
 
 
 def test_mountinfo_reads_from_the_given_root(tmp_path: Path) -> None:
     (tmp_path / "self").mkdir()
     (tmp_path / "self" / "mountinfo").write_text(MOUNTINFO)
-    assert procfs.mountinfo(proc=str(tmp_path))[1].mount_point == "/"
+    assert mountinfo.read(proc=str(tmp_path))[1].mount_point == "/"
 
 
 @pytest.mark.parametrize("comm", ["sh", "my prog", "a) (b", "((x))", ") S 1 2 3 (", "tmux: server"])

@@ -16,12 +16,27 @@ VERBS = {
     "run": "run", "create": "create", "start": "start", "stop": "stop", "restart": "restart", "kill": "kill",
     "pause": "pause", "unpause": "unpause", "wait": "wait", "rm": "rm", "rename": "rename", "ps": "ps",
     "logs": "logs", "top": "top", "diff": "diff", "inspect": "inspect", "system": "system", "info": "info",
+    "port": "port",
+    "exec": "exec", "attach": "attach",
+    "pull": "pull", "push": "push", "login": "login", "logout": "logout",
+    "stats": "stats", "update": "update",
+    "images": "images", "history": "history", "tag": "tag", "rmi": "rmi", "save": "save", "load": "load",
+    "import": "importimage", "build": "build", "commit": "commit",
 }
 # `tuidock container VERB` and `tuidock image VERB` reach the same modules.
 GROUPS = {
     "container": {"ls": "ps", "list": "ps", "ps": "ps", "prune": "prune", **{v: v for v in (
         "run", "create", "start", "stop", "restart", "kill", "pause", "unpause", "wait", "rm", "rename", "logs",
-        "top", "diff", "inspect")}},
+        "top", "diff", "inspect", "exec", "attach", "stats", "update")}, "commit": "commit", "port": "port"},
+    "image": {"pull": "pull", "push": "push",
+              "ls": "images", "list": "images", "inspect": "image.inspect", "history": "history", "tag": "tag",
+              "rm": "rmi", "remove": "rmi", "prune": "image.prune", "save": "save", "load": "load",
+              "import": "importimage", "build": "build"},
+    # a group's own verbs live in a package of the same name (tuidock/cli/commands/volume/)
+    "volume": {"create": "volume.create", "ls": "volume.ls", "list": "volume.ls", "inspect": "volume.inspect",
+               "rm": "volume.rm", "remove": "volume.rm", "prune": "volume.prune"},
+    "network": {"create": "network.create", "ls": "network.ls", "list": "network.ls", "inspect": "network.inspect",
+                "rm": "network.rm", "remove": "network.rm", "prune": "network.prune"},
 }
 
 GLOBAL_HELP = f"""Usage:  tuidock [OPTIONS] [COMMAND]
@@ -46,16 +61,37 @@ Commands:
   wait       Block until containers stop, then print their exit codes
   rm         Remove one or more containers
   rename     Rename a container
+  exec       Execute a command in a running container
+  attach     Attach to a running container's main process
   ps         List containers
   logs       Fetch the logs of a container
   top        Display the running processes of a container
+  stats      Display a live stream of container(s) resource usage statistics
+  update     Update configuration (limits, restart policy) of one or more containers
   diff       Inspect changes to files or directories on a container's filesystem
   inspect    Return low-level information on containers or images
+  images     List images
+  history    Show the history of an image
+  tag        Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+  rmi        Remove one or more images
+  build      Build an image from a Dockerfile
+  commit     Create a new image from a container's changes
+  save       Save one or more images to a tar archive (streamed to STDOUT by default)
+  load       Load an image from a tar archive or STDIN
+  import     Import the contents from a tarball to create a filesystem image
   info       Display system-wide information
+  port       List port mappings or a specific mapping for the container
+  pull       Download an image from a registry
+  push       Upload an image to a registry
+  login      Log in to a registry
+  logout     Log out from a registry
 
 Management commands:
   container  Manage containers (ls, prune, and the verbs above)
+  image      Manage images (ls, inspect, history, tag, rm, prune, build, save, load, import, pull, push)
+  network    Manage networks (create, inspect, ls, prune, rm)
   system     Manage tuidock (info, df, prune)
+  volume     Manage volumes (create, inspect, ls, prune, rm)
 
 Run 'tuidock COMMAND --help' for more information on a command.
 """
@@ -107,6 +143,7 @@ def run_cli(argv: list[str]) -> int:
 
         return tui_main()
     verb, args = rest[0], rest[1:]
+    grouped = verb in GROUPS
     if verb == "help":
         sys.stdout.write(GLOBAL_HELP)
         return 0
@@ -119,7 +156,7 @@ def run_cli(argv: list[str]) -> int:
             eprint(f"'{verb} {args[0]}' is not a tuidock command.\nSee 'tuidock {verb} --help'.")
             return 125
         verb, args = sub, args[1:]
-    module_name = VERBS.get(verb) or ("prune" if verb == "prune" else None)
+    module_name = VERBS.get(verb) or ("prune" if verb == "prune" else None) or (verb if grouped and "." in verb else None)
     if module_name is None:
         eprint(f"'{verb}' is not a tuidock command.\nSee 'tuidock --help'.")
         return 125

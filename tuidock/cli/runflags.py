@@ -86,8 +86,10 @@ def absolute_paths(dest: str, value: Any) -> Any:
                 parts.append(f"{k}{sep}{v}")
             out.append(",".join(parts))
         else:
+            # docker's CLI: a -v source starting with "." is a host path (".", "./x", "../x", ".x");
+            # a volume name cannot start with one.
             src, sep, rest = item.partition(":")
-            if sep and (src.startswith("./") or src.startswith("../") or src in (".", "..")):
+            if sep and src.startswith("."):
                 src = os.path.abspath(src)
             out.append(f"{src}{sep}{rest}")
     return out if isinstance(value, list) else out[0]

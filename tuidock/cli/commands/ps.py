@@ -60,10 +60,20 @@ def matches(info: ContainerInfo, flt: dict[str, list[str]], image_ids: dict[str,
     return all(any(tests[k](v) for v in vals) for k, vals in flt.items())
 
 
+def ports_text(info: ContainerInfo, eng: Any) -> str:
+    """docker's PORTS: the published ports as really bound, then exposed ones not published (running only)."""
+    if not info.status.is_up():
+        return ""
+    published = eng.published_ports(info)
+    seen = {f"{p.container_port}/{p.protocol}" for p in published}
+    return ", ".join([f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}" for p in published]
+                     + [e for e in info.record.config.exposed_ports if e not in seen])
+
+
 def row(info: ContainerInfo, eng: Any, no_trunc: bool, size: bool, now: float) -> dict[str, Any]:
     rec = info.record
     cfg = rec.config
-    ports = ", ".join(f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}" for p in rec.host.ports)
+    ports = ports_text(info, eng)
     out = {
         "ID": rec.id if no_trunc else rec.short_id,
         "Image": cfg.image,

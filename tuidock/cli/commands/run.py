@@ -6,13 +6,13 @@ This path stays thin (see :mod:`runtime.client`): parse, send, relay.
 from __future__ import annotations
 
 import os
-import sys
 
 from runtime import client
 
 from .. import eprint
 from ..options import Command
 from ..runflags import client_values, options
+from ..session import relay_to_exit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,39 +40,3 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
         eprint(reply["notice"])
     return relay_to_exit(conn, reply["id"], interactive=interactive, tty=tty,
                          detach_keys=values["detach_keys"], sig_proxy=values["sig_proxy"] and not (tty and os.isatty(0)))
-
-
-def relay_to_exit(conn: Any, cid: str, *, interactive: bool, tty: bool, detach_keys: str | None,
-                  sig_proxy: bool) -> int:
-    """Relay an attached session; the container's exit code, or 0 after a detach."""
-    # Imported only now: the container is being created meanwhile.
-    import signal
-
-    from runtime import attach
-
-    keys = attach.parse_detach_keys(detach_keys if detach_keys is not None else attach.DEFAULT_DETACH_KEYS)
-    old: dict[int, Any] = {}
-    if sig_proxy:
-        # docker's --sig-proxy: signals this command receives go to the container.
-        def forward(signum: int, _frame: Any) -> None:
-            try:
-                conn.request("kill", signal=signum)
-            except OSError:
-                pass
-
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
-            old[sig] = signal.signal(sig, forward)
-    try:
-        result = attach.relay(conn, stdin=interactive, tty_mode=tty, detach_keys=keys)
-    finally:
-        for signum, handler in old.items():
-            signal.signal(signum, handler)
-        conn.close()
-    if result.detached:
-        if tty:
-            sys.stderr.write("\r\n")
-        return 0
-    if result.exit_code is None:
-        eprint(f"container {cid[:12]}: lost the connection to its monitor")
-        return 125
-    return int(result.exit_code)

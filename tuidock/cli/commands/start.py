@@ -25,7 +25,7 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
             from runtime.errors import InvalidArgument
 
             raise InvalidArgument("you cannot start and attach multiple containers at once")
-        from .run import relay_to_exit
+        from ..session import relay_to_exit
 
         info = eng.get(operands[0])
         cfg = info.record.config

@@ -1,0 +1,1 @@
+"""Container networking: bridges, veth pairs, addresses, NAT and published ports (rtnetlink via pyroute2, nftables)."""

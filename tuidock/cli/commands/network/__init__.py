@@ -1,0 +1,1 @@
+"""``tuidock network ls|inspect|create|rm|prune``: docker's network management commands."""

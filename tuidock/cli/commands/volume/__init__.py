@@ -1,0 +1,1 @@
+"""``tuidock volume create|ls|inspect|rm|prune``: docker's volume management commands."""
