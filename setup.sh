@@ -10,7 +10,9 @@ cd "$(dirname "$0")"
 want_tests=0
 [ "${1:-}" = "--test" ] && want_tests=1
 
-pkgs="python3 python3-venv busybox-static tini tmux iptables iproute2 ca-certificates"
+# nftables: libnftables1, through which runtime/net/nft.py writes the NAT and
+# published-port rules, and the nft command; iproute2: `ip`, to look at links.
+pkgs="python3 python3-venv busybox-static tini tmux nftables iproute2 ca-certificates"
 if [ "$want_tests" = 1 ]; then
     pkgs="$pkgs runc podman crun skopeo docker-registry hyperfine uidmap git"
 fi

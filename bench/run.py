@@ -7,6 +7,7 @@ hyperfine from Debian):
     .venv/bin/python bench/run.py                 # prints the table
     .venv/bin/python bench/run.py --update-readme # and writes it into README.md
     .venv/bin/python bench/run.py --only sample-cost [--update-readme]  # the stats sample cost alone
+    .venv/bin/python bench/run.py --only tui [--update-readme]          # the terminal UI's own cost (bench/tui.py)
 
 Everything runs in a state root and cgroup parent of its own, and is removed
 afterwards. podman gets the very same busybox layer (imported from tuidock's
@@ -264,10 +265,24 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20, help="hyperfine runs per command")
     ap.add_argument("--containers", type=int, default=50, help="detached containers to start")
     ap.add_argument("--update-readme", action="store_true")
-    ap.add_argument("--only", choices=["sample-cost"], help="run only this measurement (and update only its table)")
+    ap.add_argument("--only", choices=["sample-cost", "tui"],
+                    help="run only this measurement (and update only its table)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root")
+    if args.only in (None, "tui"):
+        if not shutil.which("tmux"):
+            sys.exit("bench: tmux is not installed (./setup.sh --test)")
+        import tui  # bench/tui.py, beside this script
+
+        tui_table = tui.measure()
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "tui.md").write_text(tui_table)
+        print(tui_table)
+        if args.update_readme:
+            update_readme(tui_table, "bench-tui")
+        if args.only == "tui":
+            return
     b = Bench(args.runs, args.containers)
     try:
         if args.only is None:

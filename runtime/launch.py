@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 from . import control, fsutil
 from .errors import RuntimeFailure
 
-SERVER_START_TIMEOUT = 15.0
+# A start takes ~0.3 s here; under software emulation (tools/cgroup2-vm: a cold
+# 9p root, Python ten times slower) importing the engine takes 20 s and more.
+# The wait only matters when a server hangs, so it is generous.
+SERVER_START_TIMEOUT = 90.0
 _fingerprint: str | None = None
 
 

@@ -300,11 +300,19 @@ def _mount_op(root_fd: int, op: MountOp) -> None:
         if flags & _sys.MS_REMOUNT:
             _sys.mount(None, target, None, flags)
             return
-        if flags & _sys.MS_BIND:
-            # A bind mount takes only MS_BIND|MS_REC at first; the rest needs a remount.
-            _sys.mount(op.source, target, None, flags & (_sys.MS_BIND | _sys.MS_REC))
-        else:
-            _sys.mount(op.source, target, op.fstype, flags & ~_sys.MS_RDONLY, op.data or None)
+        try:
+            if flags & _sys.MS_BIND:
+                # A bind mount takes only MS_BIND|MS_REC at first; the rest needs a remount.
+                _sys.mount(op.source, target, None, flags & (_sys.MS_BIND | _sys.MS_REC))
+            else:
+                _sys.mount(op.source, target, op.fstype, flags & ~_sys.MS_RDONLY, op.data or None)
+        except _sys.SyscallError as e:
+            # Name the target as the user wrote it, not the /proc/self/fd path mount(2) was given.
+            e.what = e.what.replace(target, op.target, 1)
+            if e.errno == errno.ENOTDIR and flags & _sys.MS_BIND:
+                raise RuntimeFailure(f"{e}: are you trying to mount a directory onto a file "
+                                     "(or vice-versa)?") from None
+            raise
     finally:
         os.close(fd)
     later = flags & ~(_sys.MS_BIND | _sys.MS_REC) if flags & _sys.MS_BIND else flags & _sys.MS_RDONLY

@@ -213,6 +213,12 @@ def make_env(base: Path) -> Env:
     bridge, subnet = f"tdt{secrets.token_hex(4)}", _free_subnet()
     env = {**os.environ, "TUIDOCK_ROOT": str(root), "TUIDOCK_CGROUP_PARENT": parent,
            "TUIDOCK_BRIDGE": bridge, "TUIDOCK_SUBNET": subnet}
+    # Record the default network now (a file, no kernel object), so that an engine made
+    # in this process (env.engine(), whose environment has no TUIDOCK_BRIDGE) uses this
+    # env's bridge and subnet too, and never the user's tuidock0.
+    from runtime.engine.networking import Networks
+
+    Networks(str(root), env).default()
     return Env(root, parent, env, own_base, bridge, subnet)
 
 
@@ -231,6 +237,24 @@ def _free_subnet() -> str:
     raise RuntimeError("no free /24 in 10.200.0.0/16-10.250.0.0/16 for the test session")
 
 
+def _wait_for_servers_to_exit(root: Path, timeout: float = 30.0) -> None:
+    """Give the stopped fork servers time to exit (an interpreter's shutdown takes seconds inside cgroup2-vm)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"runtime.forkserver" in cmd and str(root).encode() in cmd:
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.1)
+
+
 def teardown_env(e: Env) -> list[str]:
     errors = e.remove_all()
     from runtime import launch
@@ -240,6 +264,7 @@ def teardown_env(e: Env) -> list[str]:
         e.engine().networks.prune()
     except Exception as ex:
         errors.append(f"network prune: {ex!r}")
+    _wait_for_servers_to_exit(e.root)
     left = e.leftovers() + [x for x in e.network_leftovers(final=True) if x.startswith(("bridge:", "nft table:"))]
     for d in e.cgroup_dirs():
         for _ in range(50):

@@ -1,10 +1,17 @@
-"""The terminal UI (placeholder entry until the UI issue lands)."""
+"""``tuidock`` without a verb: the terminal UI (kept apart so the CLI's verbs never import Textual)."""
 
 from __future__ import annotations
 
 
 def main() -> int:
-    import sys
+    from runtime.errors import TuidockError
 
-    sys.stderr.write("tuidock: the terminal UI is not built yet; use the CLI verbs (tuidock --help)\n")
-    return 125
+    from .cli import eprint
+
+    try:
+        from .tui.app import main as run_app
+
+        return run_app()
+    except TuidockError as e:
+        eprint(str(e))
+        return e.exit_code

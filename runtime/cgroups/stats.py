@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -506,13 +507,12 @@ class OpenFiles:
         self.fds.clear()
 
 
-
 class Sampler:
     """Samples containers in batches and keeps each one's previous CPU reading for CPU %.
 
     One sampler per caller that samples periodically (the TUI's stats
-    worker, ``tuidock stats``); it is not thread-safe, and need not be: one
-    batch runs at a time.
+    worker, ``tuidock stats``). Batches may come from any thread; they run
+    one at a time (a lock), since each measures CPU % from the one before.
     """
 
     def __init__(self, lay: Layout | None = None, proc: str = PROC, keep_open: int = FD_MAX) -> None:
@@ -522,10 +522,12 @@ class Sampler:
         self.files = OpenFiles(keep_open)
         self._mem_total: int | None = None
         self._prev: dict[str, tuple[int, int]] = {}  # id -> (container CPU ns, host CPU ns)
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         """Close the files kept open between samples."""
-        self.files.close()
+        with self._lock:
+            self.files.close()
 
     def _dirs_v1(self, path: str) -> dict[str, str]:
         dirs = {c: mp + path for c, mp in self.layout.v1.items()}
@@ -541,6 +543,10 @@ class Sampler:
 
     def sample(self, targets: Sequence[Target]) -> list[ContainerStats]:
         """One batch: every target's files once, /proc/stat once. Containers whose cgroup is gone are left out."""
+        with self._lock:
+            return self._sample(targets)
+
+    def _sample(self, targets: Sequence[Target]) -> list[ContainerStats]:
         if self._mem_total is None:
             self._mem_total = _mem_total(self.proc)
         host_ns, online = parse_proc_stat(self.files.read(self.proc + "/stat"), self.clk_tck)

@@ -58,7 +58,7 @@ class BuildError(TuidockError):
 
 class EventKind(enum.Enum):
     STEP = "step"  # "Step 2/5 : RUN make"
-    CACHED = "cached"  # " ---> Using cache"
+    CACHED = "cached"  # " ---> Using cache (CACHED)"
     RUNNING = "running"  # " ---> Running in 3f2a9c1b7d0e"
     OUTPUT = "output"  # bytes a RUN wrote (data, stream)
     REMOVED = "removed"  # "Removing intermediate container 3f2a9c1b7d0e"
@@ -84,7 +84,8 @@ class BuildEvent:
         if k is EventKind.STEP:
             return f"Step {self.step}/{self.total} : {self.text}"
         if k is EventKind.CACHED:
-            return " ---> Using cache"
+            # docker's classic builder says "Using cache", BuildKit "CACHED": scripts look for either.
+            return " ---> Using cache (CACHED)"
         if k is EventKind.RUNNING:
             return f" ---> Running in {self.text}"
         if k is EventKind.REMOVED:

@@ -39,8 +39,11 @@ if TYPE_CHECKING:  # ssl and http.client stay out of the fork server until a pul
     from ..images.archive import Loaded
     from ..images.layers import Limits
     from .build import BuildEvent, BuildOptions, BuildResult
+    from .imagelayers import FileEntry, ImageLayers
+    from .imageops import Deleted, HistoryRow, Summary
     from ..cgroups.stats import ContainerStats
-    from ..images.distribution import ProgressCallback, PullResult, PushResult
+    from ..images.distribution import Cancel, ProgressCallback, PullResult, PushResult
+    from ..net.store import Endpoint
 
 DEFAULT_ROOT = "/var/lib/tuidock"
 DEFAULT_CGROUP_PARENT = "/tuidock"
@@ -532,13 +535,38 @@ class Engine:
 
     # ---- images: rmi, prune, commit, build, save, load, import (runtime/engine/imageops.py, ...) ----
 
-    def remove_images(self, names: list[str], force: bool = False, prune: bool = True) -> tuple[list[Any], list[str]]:
+    def image_summaries(self) -> list[Summary]:
+        """Every image, newest first, with its tags, size, parent, children and the containers using it."""
+        from . import imageops
+
+        return imageops.summaries(self)
+
+    def image_history(self, name: str) -> list[HistoryRow]:
+        """``docker history``: one row per step, newest first."""
+        from . import imageops
+
+        return imageops.history(self, self.images.get(name))
+
+    def image_layers(self, name: str) -> ImageLayers:
+        """Each layer of an image (bottom first) with its instruction and the files it adds, changes and
+        deletes, and the bytes later layers waste by overwriting or deleting files of earlier ones."""
+        from . import imagelayers
+
+        return imagelayers.analyze(self.images, self.images.get(name))
+
+    def image_tree(self, name: str, upto: int | None = None) -> tuple[FileEntry, ...]:
+        """The image's files with layers ``0..upto`` stacked (all by default), each naming its layer."""
+        from . import imagelayers
+
+        return imagelayers.tree(self.images, self.images.get(name), upto)
+
+    def remove_images(self, names: list[str], force: bool = False, prune: bool = True) -> tuple[list[Deleted], list[str]]:
         """``docker rmi``: the Untagged/Deleted records, and an error line for each name that failed."""
         from . import imageops
 
         return imageops.remove(self, names, force, prune)
 
-    def prune_images(self, all_images: bool = False) -> tuple[list[Any], int]:
+    def prune_images(self, all_images: bool = False) -> tuple[list[Deleted], int]:
         """``docker image prune [-a]``: the Untagged/Deleted records and the bytes freed."""
         from . import imageops
 
@@ -596,41 +624,59 @@ class Engine:
     def volume_inspect(self, name: str) -> dict[str, Any]:
         return self.volume_store.get(name).to_docker()
 
-    def volume_users(self, name: str) -> list[ContainerInfo]:
-        """The containers, running or not, that mount the volume."""
+    def volume_usage(self, sizes: bool = True) -> list[volumes_.VolumeUsage]:
+        """Every volume with the containers that mount it and (``sizes``, a walk of each) its size."""
+        return volumes_.usage(self, sizes)
+
+    def volume_users(self, name: str) -> tuple[volumes_.VolumeUser, ...]:
+        """The containers, running or not, that mount the volume, and where."""
         return volumes_.users(self, name)
 
     def volume_size(self, name: str) -> int:
         return self.volume_store.size(name)
 
+    def volume_files(self, name: str, path: str = "") -> tuple[volumes_.VolumeFile, ...]:
+        """A directory of the volume, ``path`` resolved with the volume as its root (symlinks stay inside)."""
+        return self.volume_store.files(name, path)
+
+    def volume_read(self, name: str, path: str, limit: int = 64 << 10) -> tuple[bytes, int]:
+        """The first ``limit`` bytes of a regular file in the volume, and its size."""
+        return self.volume_store.read(name, path, limit)
+
     def volume_remove(self, name: str, force: bool = False) -> bool:
-        """``docker volume rm``: refused while any container uses it; ``force`` ignores a missing one."""
+        """``docker volume rm``: raises VolumeInUse (a Conflict naming the containers) while any container
+        uses it; ``force`` ignores only a missing one. False when ``force`` found nothing to remove."""
         return volumes_.remove(self, name, force)
 
     def volume_prune(self, all: bool = False, labels: tuple[str, ...] = ()) -> list[tuple[str, int]]:
-        """Unused anonymous volumes (every unused one with ``all``); returns (name, bytes) removed."""
+        """Unused anonymous volumes (every unused one with ``all``); returns (name, bytes) removed.
+
+        ``labels`` are docker's filters: ``KEY``, ``KEY=VALUE``, and ``!KEY``, ``!KEY=VALUE`` for label!=.
+        """
         return volumes_.prune(self, all, labels)
 
     # ---- registries (runtime/images/distribution.py) ------------------------------------
 
     def pull(self, name: str, *, platform: str | None = None, tls_verify: bool | None = None,
-             progress: ProgressCallback | None = None) -> PullResult:
-        """``docker pull``. ``progress`` gets typed events, on the calling thread; raising from it cancels
-        the pull and leaves the store as it was. ``tls_verify`` None follows the insecure-registry settings."""
+             progress: ProgressCallback | None = None, cancel: Cancel | None = None) -> PullResult:
+        """``docker pull``. ``progress`` gets typed events (``LayerEvent``, ``StatusEvent``) on the calling
+        thread. ``cancel.set()`` from another thread (a ``distribution.Cancel``) makes the pull raise
+        ``Cancelled`` promptly, even mid-read; it, or an exception raised by ``progress``, leaves the store
+        as it was. ``tls_verify`` None follows the insecure-registry settings."""
         from ..images import distribution
         from ..images.manifests import Platform
 
         self.setup()
         return distribution.pull(self.images, name, platform=Platform.parse(platform) if platform else None,
-                                 tls_verify=tls_verify, progress=progress)
+                                 tls_verify=tls_verify, progress=progress, cancel=cancel)
 
     def push(self, name: str, *, tls_verify: bool | None = None,
-             progress: ProgressCallback | None = None) -> PushResult:
-        """``docker push``: the image tagged ``name`` to its registry."""
+             progress: ProgressCallback | None = None, cancel: Cancel | None = None) -> PushResult:
+        """``docker push``: the image tagged ``name`` to its registry (``progress`` and ``cancel`` as for pull)."""
         from ..images import distribution
 
         self.setup()
-        return distribution.push(self.images, name, tls_verify=tls_verify, progress=progress)
+        return distribution.push(self.images, name, tls_verify=tls_verify, progress=progress, cancel=cancel)
 
     def login(self, server: str, username: str, password: str, *, tls_verify: bool | None = None) -> None:
         """``docker login``: check the credentials with the registry, then keep them in docker's config.json."""
@@ -658,6 +704,18 @@ class Engine:
     def published_ports(self, info: ContainerInfo) -> tuple[PortBinding, ...]:
         """The container's published ports with the host ports really bound (``ps``, ``port``); empty unless running."""
         return networking.published(info, self.paths(info.id).dir)
+
+    def endpoint(self, info: ContainerInfo) -> Endpoint | None:
+        """The container's network, address, gateway, MAC, host veth and published ports while it is up.
+
+        None when it is stopped or on ``host`` or ``none``. Reads one small
+        file: cheap enough for every refresh of a container list.
+        """
+        return networking.endpoint(info, self.paths(info.id).dir)
+
+    def network_infos(self) -> list[networking.NetworkInfo]:
+        """Every network with the running containers on it (``network ls``; the TUI's networks screen)."""
+        return self.networks.infos(self.containers(all=False))
 
     def shutdown(self) -> None:
         """Stop this root's fork servers (tests; ``system prune``)."""

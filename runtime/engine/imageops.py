@@ -28,17 +28,24 @@ from ..errors import Conflict, NotFound
 from ..images import reference
 from ..images.store import Image, ImageStore, hex_of
 from .engine import Engine, dir_size
+from .inspect import image_size
 from .model import ContainerInfo
 
 
 @dataclass(frozen=True)
 class Summary:
-    """One image for ``images``: tags, children, users."""
+    """One image for ``images`` and the TUI's images screen: tags, children, users, size."""
 
     image: Image
     parent: str
     children: tuple[str, ...]
-    containers: tuple[str, ...]  # ids of containers created from it
+    containers: tuple[str, ...]  # ids of containers (running or stopped) created from it
+    size: int = 0  # uncompressed bytes of its layers, as ``docker images`` shows
+
+    @property
+    def used_by(self) -> int:
+        """How many containers use it ("used by N containers"): ``rmi`` refuses while this is not 0."""
+        return len(self.containers)
 
     @property
     def dangling(self) -> bool:
@@ -94,7 +101,8 @@ def summaries(engine: Engine, containers: list[ContainerInfo] | None = None) -> 
     users: dict[str, list[str]] = {}
     for c in ctrs:
         users.setdefault(c.record.image_id, []).append(c.id)
-    out = [Summary(img, parent_of(img), tuple(children.get(img.id, ())), tuple(users.get(img.id, ())))
+    out = [Summary(img, parent_of(img), tuple(children.get(img.id, ())), tuple(users.get(img.id, ())),
+                   image_size(img, engine.images))
            for img in images]
     out.sort(key=lambda s: s.image.created, reverse=True)
     return out

@@ -30,17 +30,17 @@ import hashlib
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import fsutil
 from ..errors import Conflict, InvalidArgument, NotFound, RuntimeFailure
 from ..net import ipam
-from ..net.store import PREDEFINED, Lease, Network, NetworkStore, check_network_name, new_id, now_ns
+from ..net.store import PREDEFINED, Endpoint, Lease, Network, NetworkStore, check_network_name, new_id, now_ns
 from .model import ContainerInfo, HostConfig, PortBinding
 
 if TYPE_CHECKING:
-    from ..net.endpoint import Endpoint
     from ..net.ports import Reservation
     from .engine import Engine
 
@@ -62,6 +62,30 @@ def check_bridge_name(name: str) -> str:
     if not BRIDGE_RE.fullmatch(name):
         raise InvalidArgument(f"bridge name {name!r}: 1 to 15 letters, digits, '_' or '.', starting with a letter")
     return name
+
+
+SYSFS_NET = "/sys/class/net"
+
+
+@dataclass(frozen=True)
+class NetworkMember:
+    """A running container on a network, as ``network inspect`` and the TUI's networks screen list it."""
+
+    container: str  # full id
+    name: str
+    ip: str = ""  # empty on host and none
+    mac: str = ""
+    veth: str = ""  # the host end of its veth pair (eth0 inside)
+    ports: tuple[PortBinding, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """A network and what is on it now (``Engine.network_infos``)."""
+
+    network: Network
+    up: bool  # its bridge exists in the kernel (made by the first container; never for host and none)
+    members: tuple[NetworkMember, ...] = ()
 
 
 def pseudo_id(root: str, name: str) -> str:
@@ -151,6 +175,27 @@ class Networks:
         nets += [Network(pseudo_id(self.root, n), n, "", "", "", 0, "host" if n == "host" else "null")
                  for n in ("host", "none")]
         return sorted(nets, key=lambda n: n.name)
+
+    def infos(self, running: Iterable[ContainerInfo] = ()) -> list[NetworkInfo]:
+        """Every network with the containers on it now; ``running`` are the running containers (names, host, none).
+
+        Reads records, leases and sysfs only: no lock, no netlink, no pyroute2
+        import, so the TUI can call it on every refresh.
+        """
+        running = list(running)
+        return [self.info(net, running) for net in self.all()]
+
+    def info(self, net: Network, running: Iterable[ContainerInfo] = ()) -> NetworkInfo:
+        """One network with the containers on it now (see :meth:`infos`)."""
+        if net.driver == "bridge":
+            names = {i.id: i.name for i in running}  # a lease keeps the name the container had when it joined
+            members = [NetworkMember(le.container, names.get(le.container, le.name), le.ip, le.mac, le.veth, le.ports)
+                       for le in self.attached(net)]
+            up = os.path.isdir(os.path.join(SYSFS_NET, net.bridge))
+        else:
+            members = [NetworkMember(i.id, i.name) for i in running if i.record.host.network == net.name]
+            up = False
+        return NetworkInfo(net, up, tuple(sorted(members, key=lambda m: m.name)))
 
     def attached(self, net: Network) -> list[Lease]:
         """The containers on the network now (their live leases)."""
@@ -264,21 +309,16 @@ class Networks:
 
     # ---- inspect ------------------------------------------------------------------------
 
-    def inspect(self, net: Network, engine: Engine | None = None) -> dict[str, Any]:
+    @staticmethod
+    def inspect(info: NetworkInfo) -> dict[str, Any]:
         """docker's ``network inspect`` JSON."""
         from .inspect import rfc3339
 
-        containers: dict[str, Any] = {}
-        if net.driver == "bridge":
-            for lease in sorted(self.attached(net), key=lambda le: le.name):
-                containers[lease.container] = {
-                    "Name": lease.name, "EndpointID": endpoint_id(net.id, lease.container, lease.veth),
-                    "MacAddress": lease.mac, "IPv4Address": f"{lease.ip}/{net.prefixlen}", "IPv6Address": ""}
-        elif engine is not None:
-            for info in engine.containers(all=False):
-                if info.record.host.network == net.name:
-                    containers[info.id] = {"Name": info.name, "EndpointID": "", "MacAddress": "",
-                                           "IPv4Address": "", "IPv6Address": ""}
+        net = info.network
+        containers = {m.container: {"Name": m.name,
+                                    "EndpointID": endpoint_id(net.id, m.container, m.veth) if m.veth else "",
+                                    "MacAddress": m.mac, "IPv4Address": f"{m.ip}/{net.prefixlen}" if m.ip else "",
+                                    "IPv6Address": ""} for m in info.members}
         return {
             "Name": net.name,
             "Id": net.id,
@@ -340,8 +380,6 @@ def reserve_early(host: HostConfig) -> None:
 
 def endpoint_of(state_dir: str) -> Endpoint | None:
     """What the container got at its last start (None: it never joined a bridge network)."""
-    from ..net.endpoint import Endpoint
-
     try:
         return Endpoint.from_json(fsutil.read_json(os.path.join(state_dir, ENDPOINT_FILE)))
     except (FileNotFoundError, ValueError, KeyError):
@@ -452,11 +490,16 @@ def _in_child(work: Any) -> None:
 # ---- what inspect, ps and port show --------------------------------------------------------
 
 
+def endpoint(info: ContainerInfo, state_dir: str) -> Endpoint | None:
+    """The container's place on its bridge network while it is up (None when stopped, or on host or none)."""
+    if not info.status.is_up() or info.record.host.network in ("host", "none"):
+        return None
+    return endpoint_of(state_dir)
+
+
 def published(info: ContainerInfo, state_dir: str) -> tuple[PortBinding, ...]:
     """The ports published now, with the host ports really bound (empty unless running)."""
-    if not info.status.is_up():
-        return ()
-    ep = endpoint_of(state_dir)
+    ep = endpoint(info, state_dir)
     return ep.ports if ep else ()
 
 
@@ -464,7 +507,7 @@ def settings(info: ContainerInfo, state_dir: str) -> dict[str, Any]:
     """docker's ``NetworkSettings`` for a container."""
     mode = info.record.host.network
     up = info.status.is_up()
-    ep = endpoint_of(state_dir) if up and mode not in ("host", "none") else None
+    ep = endpoint(info, state_dir)
     ports: dict[str, Any] = {p: None for p in info.record.config.exposed_ports}
     for p in ep.ports if ep else ():
         key = f"{p.container_port}/{p.protocol}"

@@ -89,12 +89,9 @@ def df(engine: Engine) -> list[DiskUsage]:
 
 def _volume_usage(engine: Engine) -> DiskUsage:
     """docker's "Local Volumes" row: a volume is active while any container uses it."""
-    from .volumes import in_use
-
-    used = in_use(engine)
-    sizes = {v.name: engine.volume_size(v.name) for v in engine.volumes()}
-    return DiskUsage("Local Volumes", len(sizes), sum(1 for n in sizes if n in used), sum(sizes.values()),
-                     sum(s for n, s in sizes.items() if n not in used))
+    vols = engine.volume_usage()
+    return DiskUsage("Local Volumes", len(vols), sum(1 for u in vols if u.in_use), sum(u.size or 0 for u in vols),
+                     sum(u.size or 0 for u in vols if not u.in_use))
 
 
 def unused_images(engine: Engine, all_unused: bool) -> list[Image]:
@@ -104,8 +101,9 @@ def unused_images(engine: Engine, all_unused: bool) -> list[Image]:
 
 
 def prune(engine: Engine, all_images: bool = False) -> dict[str, Any]:
-    """Remove stopped containers, then unused images and unreferenced layers and blobs."""
+    """Remove stopped containers, unused networks (and a crash's network leftovers), unused images, layers and blobs."""
     containers = engine.prune()
+    networks = [n.name for n in engine.networks.prune()]
     removed_images = []
     for img in unused_images(engine, all_images):
         engine.images.remove(img)
@@ -116,6 +114,7 @@ def prune(engine: Engine, all_images: bool = False) -> dict[str, Any]:
     after = dir_size(engine.images.layers_dir) + dir_size(engine.images.blobs)
     return {
         "containers": [cid for cid, _ in containers],
+        "networks": networks,
         "images": removed_images,
         "reclaimed": sum(size for _, size in containers) + max(before - after, 0),
     }

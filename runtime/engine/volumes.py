@@ -22,16 +22,19 @@ import json
 import os
 import re
 import secrets
+import stat
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import fsutil
-from ..errors import Conflict, InvalidArgument, NotFound
-from .model import ContainerInfo, ContainerRecord
+from ..errors import Conflict, InvalidArgument, NotFound, reason
+from ..securepath import fd_path, open_in_root
+from .model import ContainerRecord, ContainerStatus
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .layerview import Kind
 
 DRIVER = "local"
 # docker 23+ marks the volumes it makes for ``-v /path`` with this label;
@@ -59,6 +62,8 @@ def rfc3339_seconds(ns: int) -> str:
 
 @dataclass(frozen=True)
 class Volume:
+    """A volume: its name, its data directory on the host (what is mounted), labels and creation time."""
+
     name: str
     mountpoint: str  # the data directory on the host
     created_ns: int
@@ -80,6 +85,20 @@ class Volume:
             "Options": None,
             "Scope": "local",
         }
+
+
+@dataclass(frozen=True)
+class VolumeFile:
+    """One name in a directory of a volume (symlinks are listed, never followed)."""
+
+    name: str
+    kind: Kind
+    size: int  # st_size; 0 for directories
+    mode: int  # permission bits
+    uid: int
+    gid: int
+    mtime_ns: int
+    target: str = ""  # a symlink's target as stored
 
 
 class VolumeStore:
@@ -170,10 +189,85 @@ class VolumeStore:
             raise NotFound(f"get {name}: no such volume") from None
         fsutil.remove_tree(gone)
 
+    def sweep(self, min_age_s: float = 600) -> tuple[str, ...]:
+        """Remove what a killed ``create`` or ``remove`` left: ``.rm-*`` (already renamed away)
+        and ``.new-*`` older than ``min_age_s`` (younger ones may be a create in progress)."""
+        try:
+            leftovers = [n for n in os.listdir(self.dir) if n.startswith((".new-", ".rm-"))]
+        except FileNotFoundError:
+            return ()
+        out = []
+        for n in leftovers:
+            path = os.path.join(self.dir, n)
+            try:
+                if n.startswith(".new-") and time.time() - os.lstat(path).st_mtime < min_age_s:
+                    continue
+            except FileNotFoundError:
+                continue
+            fsutil.remove_tree(path)
+            out.append(n)
+        return tuple(out)
+
     def size(self, name: str) -> int:
+        """Bytes used by the volume's files (hard links counted once)."""
         from .engine import dir_size
 
-        return dir_size(self.data_path(name))
+        return dir_size(self.get(name).mountpoint)
+
+    def _open(self, name: str, rel: str) -> int:
+        """``rel`` inside the volume, opened for reading (O_NONBLOCK: a fifo must not block).
+
+        Containers write into volumes while they run and can plant symlinks
+        there (``/data/x -> /etc``): ``rel`` is resolved with the volume as
+        its root (:mod:`runtime.securepath`), so no symlink leads the host
+        reader out of it.
+        """
+        root = os.open(self.get(name).mountpoint, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            found = open_in_root(root, rel)
+            try:
+                return os.open(fd_path(found), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            finally:
+                os.close(found)
+        except OSError as e:
+            why = reason(e)
+            if not (rel and why.startswith(rel)):  # securepath's messages name the path already
+                why = f"{rel or '/'}: {why}"
+            raise NotFound(f"volume {name}: {why}") from None
+        finally:
+            os.close(root)
+
+    def files(self, name: str, rel: str = "") -> tuple[VolumeFile, ...]:
+        """The directory ``rel`` of the volume (``""`` is its top), sorted by name."""
+        from .layerview import Kind, kind_of
+
+        fd = self._open(name, rel)
+        try:
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise InvalidArgument(f"volume {name}: {rel}: not a directory")
+            out = []
+            for entry in sorted(os.listdir(fd)):
+                try:
+                    st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed by a container meanwhile
+                kind = kind_of(st)
+                kind = Kind.CHAR if kind is Kind.WHITEOUT else kind  # no layers here: a 0/0 device is a device
+                target = os.readlink(entry, dir_fd=fd) if kind is Kind.SYMLINK else ""
+                out.append(VolumeFile(entry, kind, 0 if kind is Kind.DIR else st.st_size, stat.S_IMODE(st.st_mode),
+                                      st.st_uid, st.st_gid, st.st_mtime_ns, target))
+            return tuple(out)
+        finally:
+            os.close(fd)
+
+    def read(self, name: str, rel: str, limit: int = 64 << 10) -> tuple[bytes, int]:
+        """The first ``limit`` bytes of the regular file ``rel`` in the volume, and its whole size."""
+        fd = self._open(name, rel)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise InvalidArgument(f"volume {name}: {rel}: not a regular file")
+            return f.read(limit), st.st_size
 
 
 # ---- volumes and containers ----------------------------------------------------
@@ -193,12 +287,79 @@ def volume_names(rec: ContainerRecord) -> list[str]:
     return [m.source for m in rec.host.mounts if m.type == "volume" and m.source]
 
 
-def users(engine: Engine, name: str) -> list[ContainerInfo]:
-    """The containers (running or not) whose mounts name this volume."""
+@dataclass(frozen=True)
+class VolumeUser:
+    """A container (running or not) that mounts a volume, and where."""
+
+    id: str
+    name: str
+    status: ContainerStatus
+    destination: str
+    read_only: bool
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+@dataclass(frozen=True)
+class VolumeUsage:
+    """A volume with what the volumes screen and ``volume ls`` show beside it."""
+
+    volume: Volume
+    users: tuple[VolumeUser, ...]
+    size: int | None = None  # bytes under the mount point; None when not measured
+
+    @property
+    def in_use(self) -> bool:
+        """``volume rm`` refuses, ``prune`` skips: some container, running or stopped, mounts it."""
+        return bool(self.users)
+
+
+class VolumeInUse(Conflict):
+    """``volume rm`` of a volume that containers still mount; ``users`` names them."""
+
+    def __init__(self, name: str, users: tuple[VolumeUser, ...]) -> None:
+        who = list(dict.fromkeys(f"{u.name} ({u.short_id})" for u in users))
+        super().__init__(f"remove {name}: volume is in use by container{'s' if len(who) > 1 else ''} "
+                         f"{', '.join(who)}")
+        self.volume = name
+        self.users = users
+
+
+def _status(engine: Engine, rec: ContainerRecord) -> ContainerStatus:
+    try:
+        return engine.info(rec.id).status
+    except (NotFound, ValueError, KeyError, json.JSONDecodeError):
+        return ContainerStatus.DEAD  # docker's word for a container being removed
+
+
+def _users(engine: Engine, name: str, recs: list[ContainerRecord]) -> tuple[VolumeUser, ...]:
     out = []
-    for info in engine.containers():
-        if name in volume_names(info.record):
-            out.append(info)
+    for rec in sorted(recs, key=lambda r: r.created_ns, reverse=True):
+        status = _status(engine, rec)
+        out += [VolumeUser(rec.id, rec.name, status, m.target, m.read_only) for m in rec.host.mounts
+                if m.type == "volume" and m.source == name]
+    return tuple(out)
+
+
+def users(engine: Engine, name: str) -> tuple[VolumeUser, ...]:
+    """The containers (running or not) whose mounts name this volume, newest first."""
+    engine.volume_store.get(name)
+    return _users(engine, name, in_use(engine).get(name, []))
+
+
+def usage(engine: Engine, sizes: bool = True) -> list[VolumeUsage]:
+    """Every volume, sorted by name, with its users and (``sizes``: a walk of each) its size."""
+    store = engine.volume_store
+    used = in_use(engine)
+    out = []
+    for v in store.list():
+        try:
+            size = store.size(v.name) if sizes else None
+        except NotFound:
+            continue  # removed meanwhile
+        out.append(VolumeUsage(v, _users(engine, v.name, used.get(v.name, [])), size))
     return out
 
 
@@ -211,11 +372,6 @@ def in_use(engine: Engine) -> dict[str, list[ContainerRecord]]:
     return out
 
 
-def _in_use_error(name: str, recs: list[ContainerRecord]) -> Conflict:
-    who = ", ".join(f"{r.name} ({r.short_id})" for r in recs)
-    return Conflict(f"remove {name}: volume is in use by container{'s' if len(recs) > 1 else ''} {who}")
-
-
 def remove(engine: Engine, name: str, force: bool = False) -> bool:
     """``volume rm``: refused while any container uses it; ``force`` ignores only a missing volume."""
     store = engine.volume_store
@@ -226,7 +382,7 @@ def remove(engine: Engine, name: str, force: bool = False) -> bool:
             raise NotFound(f"get {name}: no such volume")
         recs = in_use(engine).get(name)
         if recs:
-            raise _in_use_error(name, recs)
+            raise VolumeInUse(name, _users(engine, name, recs))
         store.remove(name)
     return True
 
@@ -236,6 +392,7 @@ def prune(engine: Engine, all_volumes: bool = False, labels: tuple[str, ...] = (
     store = engine.volume_store
     out = []
     with store.lock():
+        store.sweep()
         used = in_use(engine)
         for vol in store.list():
             if vol.name in used or not (all_volumes or vol.anonymous) or not labels_match(vol.labels, labels):
@@ -264,10 +421,11 @@ def remove_anonymous(engine: Engine, rec: ContainerRecord) -> list[str]:
 
 
 def labels_match(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
-    """docker's ``label=KEY`` / ``label=KEY=VALUE`` filters (all must hold)."""
+    """docker's ``label=KEY`` / ``label=KEY=VALUE`` filters, and ``label!=`` as ``!KEY[=VALUE]`` (all must hold)."""
     for w in wanted:
-        k, sep, v = w.partition("=")
-        if k not in labels or (sep and labels[k] != v):
+        negate = w.startswith("!")
+        k, sep, v = w.lstrip("!").partition("=")
+        if (k in labels and (not sep or labels[k] == v)) == negate:
             return False
     return True
 

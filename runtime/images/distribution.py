@@ -18,7 +18,11 @@ one the store has.
 Progress reaches the caller as :class:`LayerEvent` and :class:`StatusEvent`
 values (docker's lines, typed); the CLI draws them as docker does and the TUI
 calls :meth:`Engine.pull <runtime.engine.engine.Engine.pull>` from a worker
-thread with its own callback.
+thread with its own callback, and cancels it from the UI thread with a
+:class:`Cancel` (``cancel.set()``): the worker's pull raises
+:class:`Cancelled` at once, even from a read blocked on a stalled registry,
+and the store is as it was. A cancel that arrives after the image was
+committed is too late: the pull returns its result.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from ..errors import InvalidArgument, NotFound
 from . import manifests, reference
 from .ingest import Ingest
 from .manifests import ImageManifest, Index, ManifestError, Platform
-from .registry import CHUNK_SIZE, Registry, Timeouts
+from .registry import CHUNK_SIZE, Cancel, Cancelled, Registry, Timeouts
 from .store import Image, ImageStore, Layer
 
 MAX_INDEX_DEPTH = 2  # an index that points to an index is allowed, once
@@ -116,8 +120,22 @@ class PushResult:
     size: int  # of the manifest, as docker prints it
 
 
+__all__ = ["Cancel", "Cancelled", "LayerEvent", "Phase", "ProgressCallback", "ProgressEvent", "PullResult",
+           "PushResult", "StatusEvent", "pull", "push"]
+
+
 def _quiet(event: ProgressEvent) -> None:
     pass
+
+
+def _emitter(progress: ProgressCallback | None, cancel: Cancel | None, what: str) -> ProgressCallback:
+    """The callback the transfer calls: it stops at a set :class:`Cancel` before passing the event on."""
+    def emit(event: ProgressEvent) -> None:
+        if cancel is not None:
+            cancel.check(what)
+        if progress is not None:
+            progress(event)
+    return emit
 
 
 def _reporter(emit: ProgressCallback, digest: str, phase: Phase, total: int) -> Callable[[int], None]:
@@ -125,27 +143,49 @@ def _reporter(emit: ProgressCallback, digest: str, phase: Phase, total: int) -> 
 
 
 def pull(store: ImageStore, name: str, *, registry: Registry | None = None, platform: Platform | None = None,
-         tls_verify: bool | None = None, progress: ProgressCallback | None = None,
+         tls_verify: bool | None = None, progress: ProgressCallback | None = None, cancel: Cancel | None = None,
          environ: Mapping[str, str] = os.environ, timeouts: Timeouts = Timeouts()) -> PullResult:
-    """``docker pull NAME``: the image into the store, verified, its layers extracted once."""
+    """``docker pull NAME``: the image into the store, verified, its layers extracted once.
+
+    ``progress`` is called on this thread. Setting ``cancel`` from another
+    thread, or an exception raised by ``progress``, stops the pull before the
+    image is committed and leaves the store as it was (a set ``cancel`` raises
+    :class:`Cancelled`; the callback's own exception propagates as it is). The
+    last two events (``Digest:``, ``Status:``) come after the commit.
+    """
     ref = reference.parse(name)
-    emit = progress or _quiet
-    reg = registry or Registry.from_config(ref.domain, tls_verify=tls_verify, environ=environ, timeouts=timeouts)
-    want = platform or Platform.host()
     by = ref.digest or ref.tag or reference.DEFAULT_TAG
     target = f"{ref.name}@{ref.digest}" if ref.digest else f"{ref.name}:{by}"
     familiar = f"{ref.repository}@{ref.digest}" if ref.digest else f"{ref.repository}:{by}"
     what = f"image {familiar}"
-    emit(StatusEvent(f"{by}: Pulling from {ref.path}"))
+    emit = _emitter(progress, cancel, what)
+    try:
+        reg = registry or Registry.from_config(ref.domain, tls_verify=tls_verify, environ=environ, timeouts=timeouts)
+        if cancel is not None:
+            reg.cancel = cancel
+        emit(StatusEvent(f"{by}: Pulling from {ref.path}"))
+        result = _pull(store, reg, ref.path, by, target, familiar, platform or Platform.host(), emit, what)
+    except Exception as e:
+        if cancel is not None and cancel.is_set():
+            # Whatever the shut-down socket made of it (end of file, a reset): the user's cancel.
+            raise Cancelled(f"{what}: pull cancelled") from (None if isinstance(e, Cancelled) else e)
+        raise
+    done = progress or _quiet
+    done(StatusEvent(f"Digest: {result.digest}"))
+    done(StatusEvent(f"Status: {result.status}"))
+    return result
 
-    top = reg.get_manifest(ref.path, by)
+
+def _pull(store: ImageStore, reg: Registry, repo: str, by: str, target: str, familiar: str, want: Platform,
+          emit: ProgressCallback, what: str) -> PullResult:
+    top = reg.get_manifest(repo, by)
     chosen = top
     parsed = manifests.parse(top.data, top.media_type, f"manifest {familiar}")
     for _ in range(MAX_INDEX_DEPTH + 1):
         if not isinstance(parsed, Index):
             break
         desc = manifests.select(parsed, want, what)
-        chosen = reg.get_manifest(ref.path, desc.digest)
+        chosen = reg.get_manifest(repo, desc.digest)
         if len(chosen.data) != desc.size:
             raise ManifestError(f"{what}: manifest {desc.digest[:19]} is {len(chosen.data)} bytes, "
                                 f"the index says {desc.size}")
@@ -157,17 +197,11 @@ def pull(store: ImageStore, name: str, *, registry: Registry | None = None, plat
     existing = store.find(target)
     if (existing is not None and existing.manifest_digest == chosen.digest
             and all(store.has_blob(layer.digest) and store.has_layer(layer.diff_id) for layer in existing.layers)):
-        result = PullResult(existing, familiar, top.digest, True)
-        emit(StatusEvent(f"Digest: {top.digest}"))
-        emit(StatusEvent(f"Status: {result.status}"))
-        return result
+        return PullResult(existing, familiar, top.digest, True)
 
     with Ingest(store, what=what) as ingest:
-        image = _fetch(ingest, reg, ref.path, m, chosen.data, target, emit, what)
-    result = PullResult(image, familiar, top.digest, False)
-    emit(StatusEvent(f"Digest: {top.digest}"))
-    emit(StatusEvent(f"Status: {result.status}"))
-    return result
+        image = _fetch(ingest, reg, repo, m, chosen.data, target, emit, what)
+    return PullResult(image, familiar, top.digest, False)
 
 
 def _fetch(ingest: Ingest, reg: Registry, repo: str, m: ImageManifest, manifest_data: bytes, tag: str,
@@ -216,9 +250,15 @@ def _fetch(ingest: Ingest, reg: Registry, repo: str, m: ImageManifest, manifest_
 
 
 def push(store: ImageStore, name: str, *, registry: Registry | None = None, tls_verify: bool | None = None,
-         progress: ProgressCallback | None = None, environ: Mapping[str, str] = os.environ,
-         timeouts: Timeouts = Timeouts(), chunk_size: int = CHUNK_SIZE) -> PushResult:
-    """``docker push NAME[:TAG]``: the image tagged NAME goes to NAME's registry."""
+         progress: ProgressCallback | None = None, cancel: Cancel | None = None,
+         environ: Mapping[str, str] = os.environ, timeouts: Timeouts = Timeouts(),
+         chunk_size: int = CHUNK_SIZE) -> PushResult:
+    """``docker push NAME[:TAG]``: the image tagged NAME goes to NAME's registry.
+
+    ``cancel`` and ``progress`` as for :func:`pull`; a cancelled push may
+    leave blobs in the registry (unreferenced until a push completes) but
+    never a manifest, which is sent last. The store is only read.
+    """
     ref = reference.parse(name)
     if ref.digest:
         raise InvalidArgument(f"image {name}: cannot push by digest: tag the image and push the tag")
@@ -226,8 +266,22 @@ def push(store: ImageStore, name: str, *, registry: Registry | None = None, tls_
     image = next((i for i in store.images() if full in i.repo_tags), None)
     if image is None:
         raise NotFound(f"image {ref.familiar}: an image does not exist locally with this tag")
-    emit = progress or _quiet
-    reg = registry or Registry.from_config(ref.domain, tls_verify=tls_verify, environ=environ, timeouts=timeouts)
+    emit = _emitter(progress, cancel, f"image {ref.familiar}")
+    try:
+        reg = registry or Registry.from_config(ref.domain, tls_verify=tls_verify, environ=environ, timeouts=timeouts)
+        if cancel is not None:
+            reg.cancel = cancel
+        result = _push(store, reg, ref, image, emit, chunk_size)
+    except Exception as e:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"image {ref.familiar}: push cancelled") from (None if isinstance(e, Cancelled) else e)
+        raise
+    (progress or _quiet)(StatusEvent(f"{ref.tag}: digest: {result.digest} size: {result.size}"))
+    return result
+
+
+def _push(store: ImageStore, reg: Registry, ref: reference.Reference, image: Image, emit: ProgressCallback,
+          chunk_size: int) -> PushResult:
     emit(StatusEvent(f"The push refers to repository [{ref.name}]"))
     data = store.read_blob(image.manifest_digest)
     m = manifests.parse(data, "", f"image {ref.familiar}")
@@ -252,7 +306,6 @@ def push(store: ImageStore, name: str, *, registry: Registry | None = None, tls_
     if reg.blob_size(ref.path, m.config.digest) is None:
         _upload(store, reg, ref.path, m.config, sources, chunk_size, ref.familiar, None)
     digest = reg.put_manifest(ref.path, ref.tag or reference.DEFAULT_TAG, data, m.media_type)
-    emit(StatusEvent(f"{ref.tag}: digest: {digest} size: {len(data)}"))
     return PushResult(ref.familiar, digest, len(data))
 
 

@@ -44,10 +44,12 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from ..errors import InvalidArgument, NotFound, TuidockError
 from . import regconfig
 from .regconfig import Credentials, Settings
-from .regwire import (Challenge, Conn, DigestMismatch, Progress, RegistryError, Slice, Timeouts, Unauthorized,
-                      Unreachable, check_digest, describe, error_text, parse_challenges, resolve, sha256_digest)
+from .regwire import (Cancel, Cancelled, Challenge, Conn, DigestMismatch, Progress, RegistryError, Slice, Timeouts,
+                      Unauthorized, Unreachable, check_digest, describe, error_text, parse_challenges, resolve,
+                      sha256_digest)
 
 __all__ = ["Registry", "RegistryError", "Unauthorized", "DigestMismatch", "Unreachable", "Timeouts", "Challenge",
+           "Cancel", "Cancelled",
            "Manifest", "parse_challenges", "error_text", "MANIFEST_TYPES", "CHUNK_SIZE", "MAX_HOPS"]
 
 MEDIA_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -81,8 +83,10 @@ class Registry:
 
     def __init__(self, domain: str, *, credentials: Credentials | None = None, settings: Settings = Settings(),
                  tls_verify: bool | None = None, timeouts: Timeouts = Timeouts(),
-                 certs_dirs: tuple[str, ...] = CERTS_DIRS, helper: str | None = None) -> None:
+                 certs_dirs: tuple[str, ...] = CERTS_DIRS, helper: str | None = None,
+                 cancel: Cancel | None = None) -> None:
         self.domain = domain
+        self.cancel = cancel  # checked before every request; its set() shuts down the open sockets
         self.api_host = DOCKER_HUB_API if domain == regconfig.DOCKER_HUB else domain
         self.credentials = credentials
         self.settings = settings
@@ -99,14 +103,15 @@ class Registry:
 
     @classmethod
     def from_config(cls, domain: str, *, tls_verify: bool | None = None, environ: Mapping[str, str] = os.environ,
-                    timeouts: Timeouts = Timeouts(), credentials: Credentials | None = None) -> Registry:
+                    timeouts: Timeouts = Timeouts(), credentials: Credentials | None = None,
+                    cancel: Cancel | None = None) -> Registry:
         """With the credentials of docker's config.json and the settings of tuidock's config.toml."""
         cfg = regconfig.docker_config_path(environ)
         creds = credentials if credentials is not None else regconfig.load_credentials(domain, cfg)
         helper = regconfig.helper_for(domain, cfg) if creds is None else None
         settings = regconfig.load_settings(regconfig.tuidock_config_path(environ))
         return cls(domain, credentials=creds, settings=settings, tls_verify=tls_verify, timeouts=timeouts,
-                   helper=helper)
+                   helper=helper, cancel=cancel)
 
     def _what(self) -> str:
         return f"registry {self.domain}"
@@ -159,7 +164,7 @@ class Registry:
         if u.scheme == "https":
             verify = self.verify if self._same_origin(url) else not self._may_skip_verify(u.netloc, host, port)
             ctx = self._context(host, port, verify)
-        conn = Conn(u.scheme, host, port, self._addresses(host, port), self.timeouts, ctx)
+        conn = Conn(u.scheme, host, port, self._addresses(host, port), self.timeouts, ctx, self.cancel)
         path = (u.path or "/") + (f"?{u.query}" if u.query else "")
         return conn, path
 
@@ -175,6 +180,8 @@ class Registry:
         """One request, following redirects (at most :data:`MAX_HOPS`). Returns the response, its connection, the final URL."""
         start = body.tell() if body is not None and not isinstance(body, bytes) else 0
         for _ in range(MAX_HOPS + 1):
+            if self.cancel is not None:
+                self.cancel.check(f"{self._what()}: {method} {urlsplit(url).path}")
             if deadline is not None and time.monotonic() > deadline:
                 raise RegistryError(f"{self._what()}: {method} {urlsplit(url).path}: timed out")
             conn, path = self._connection(url)
@@ -189,9 +196,13 @@ class Registry:
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
+                self._check_cancel(f"{self._what()}: {method} {urlsplit(url).path}")
                 reason = describe(e)
                 raise Unreachable(f"{self._what()}: {method} {urlsplit(url).netloc}{urlsplit(url).path}: {reason}",
                                   reason) from None
+            except BaseException:  # a request body's progress callback raised (a cancel): no socket left open
+                conn.close()
+                raise
             if resp.status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD") and resp.getheader("Location"):
                 url = urljoin(url, resp.getheader("Location", ""))
                 conn.close()
@@ -221,7 +232,9 @@ class Registry:
                 if total > cap:
                     raise RegistryError(f"{what}: response larger than the limit of {cap} bytes")
         except (OSError, http.client.HTTPException) as e:
+            self._check_cancel(what)
             raise RegistryError(f"{what}: {describe(e)}") from None
+        self._check_cancel(what)  # set() shut the socket down: what was read may be cut short
         return b"".join(chunks)
 
     # ---- the endpoint and authentication ------------------------------------------------
@@ -372,6 +385,10 @@ class Registry:
             elif self.credentials is None or (before is not None and before.scheme == "basic"):
                 raise self._unauthorized()
 
+    def _check_cancel(self, what: str) -> None:
+        if self.cancel is not None:
+            self.cancel.check(what)
+
     def _fail(self, resp: http.client.HTTPResponse, conn: Conn, what: str) -> TuidockError:
         try:
             body = self._read(resp, conn, MAX_SMALL_BODY, time.monotonic() + self.timeouts.read, what)
@@ -470,7 +487,9 @@ class Registry:
                 try:
                     chunk = resp.read1(min(1 << 16, size + 1 - got))
                 except (OSError, http.client.HTTPException) as e:
+                    self._check_cancel(what)
                     raise RegistryError(f"{what}: {describe(e)} after {got} of {size} bytes") from None
+                self._check_cancel(what)  # set() shut the socket down: this chunk may be its end of file
                 if not chunk:
                     break
                 got += len(chunk)

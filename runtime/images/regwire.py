@@ -36,6 +36,61 @@ class DigestMismatch(RegistryError):
     """Content whose sha256 is not the digest it was asked for by."""
 
 
+class Cancelled(TuidockError):
+    """The caller cancelled a pull or push (:meth:`Cancel.set`)."""
+
+
+class Cancel(threading.Event):
+    """A cancel switch for one pull or push, flipped from another thread (the TUI's cancel key).
+
+    ``set()`` also shuts down the sockets the transfer has open, so a read
+    blocked on a stalled registry returns at once instead of after
+    ``Timeouts.read``: ``shutdown(2)`` wakes a thread blocked in ``recv(2)``
+    on the same socket, which then sees end of file. Connecting is not
+    interrupted (it ends within ``Timeouts.connect``); extracting a layer
+    finishes that layer first.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._socks: set[socket.socket] = set()
+
+    def set(self) -> None:
+        super().set()
+        # Under the lock: a connection forgets its socket (under it too) before closing it, so a
+        # descriptor number reused meanwhile is not shut down by mistake. A socket a response closes
+        # later is marked closed (fileno -1) by Python first; shutting it down then fails with EBADF.
+        with self._lock:
+            for s in self._socks:
+                _shutdown(s)
+
+    def check(self, what: str) -> None:
+        """Raise :class:`Cancelled` once the switch is set."""
+        if self.is_set():
+            raise Cancelled(f"{what}: cancelled")
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks = {s for s in self._socks if s.fileno() != -1}  # closed by their responses since
+            self._socks.add(sock)
+            if self.is_set():
+                _shutdown(sock)
+
+    def forget(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.discard(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for an SSLSocket: SSLSocket.shutdown() would drop
+    # the SSL object under the thread that is reading with it.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already, or never connected
+
+
 class Unreachable(RegistryError):
     """No answer: name resolution, connection, TLS or the socket failed (``reason`` says which)."""
 
@@ -210,11 +265,15 @@ def dial(addrs: list[tuple[Any, ...]], timeouts: Timeouts) -> socket.socket:
 
 
 class Conn(http.client.HTTPConnection):
-    """One connection whose socket comes from :func:`_dial` (bounded resolve and connect), TLS or not."""
+    """One connection whose socket comes from :func:`dial` (bounded resolve and connect), TLS or not.
+
+    With a :class:`Cancel`, the socket is registered with it while open.
+    """
 
     def __init__(self, scheme: str, host: str, port: int, addrs: list[tuple[Any, ...]], timeouts: Timeouts,
-                 context: ssl.SSLContext | None) -> None:
+                 context: ssl.SSLContext | None, cancel: Cancel | None = None) -> None:
         super().__init__(host, port, timeout=timeouts.read)
+        self.cancel = cancel
         self.default_port = 443 if scheme == "https" else 80  # for the Host header
         self.scheme = scheme
         self.addrs = addrs
@@ -234,6 +293,18 @@ class Conn(http.client.HTTPConnection):
                 raise
             sock.settimeout(self.timeouts.read)
         self.sock = sock
+        if self.cancel is not None:
+            self.cancel.watch(sock)
+
+    def close(self) -> None:
+        sock = self.sock
+        if self.cancel is not None and sock is not None:
+            self.cancel.forget(sock)
+        super().close()
+        if self.cancel is not None and sock is not None and sock.fileno() != -1:
+            # A response still reads from it (http.client hands the socket over on
+            # "Connection: close"): keep it cancellable until the response closes it.
+            self.cancel.watch(sock)
 
 
 class Slice:

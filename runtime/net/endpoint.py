@@ -9,8 +9,9 @@ monitor, a reboot): every connect runs it first, and so do ``rm``,
 ``network prune`` and ``system prune``.
 
 The veth pair dies with the container's network namespace, so a normal exit
-needs no link work at all; the host end is deleted explicitly only for a
-stale lease, in case something still holds the namespace open.
+usually finds no link left to delete; the host end is deleted explicitly
+when it is still there (something holds the dead container's namespace
+open), at disconnect and for a stale lease.
 """
 
 from __future__ import annotations
@@ -19,45 +20,15 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .. import procfs
-from ..engine.model import PortBinding
-from ..errors import NotFound
+from ..errors import NotFound, RuntimeFailure
 from . import bridge, ipam, nft, rtnl
 from .ports import Reservation
-from .store import Lease, Leases, Network, NetworkStore
+from .store import Endpoint, Lease, Leases, Network, NetworkStore
 
 # Renders a container's /etc/hosts from its own lease and its peers'.
 HostsRenderer = Callable[[Lease, list[Lease]], str]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """What a container got from its network (saved beside it; ``inspect``, ``ps`` and ``port`` read it)."""
-
-    network: str
-    network_id: str
-    ip: str
-    prefixlen: int
-    gateway: str
-    mac: str
-    veth: str
-    ports: tuple[PortBinding, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        return {"network": self.network, "network_id": self.network_id, "ip": self.ip, "prefixlen": self.prefixlen,
-                "gateway": self.gateway, "mac": self.mac, "veth": self.veth,
-                "ports": [[p.protocol, p.host_ip, p.host_port, p.container_port] for p in self.ports]}
-
-    @classmethod
-    def from_json(cls, d: dict[str, object]) -> Endpoint:
-        ports = d.get("ports") or ()
-        assert isinstance(ports, (list, tuple))
-        return cls(str(d["network"]), str(d["network_id"]), str(d["ip"]), int(str(d["prefixlen"])),
-                   str(d["gateway"]), str(d["mac"]), str(d["veth"]),
-                   tuple(PortBinding(container_port=int(c), protocol=pr, host_ip=ip, host_port=int(hp))
-                         for pr, ip, hp, c in ports))
 
 
 def port_elements(lease: Lease) -> list[tuple[str, str, str]]:
@@ -97,6 +68,10 @@ def connect(store: NetworkStore, net: Network, root: str, *, cid: str, pid: int,
         elif hosts is not None:
             rewrite_in_place(hosts_file, hosts(lease, []))
     except BaseException:
+        try:
+            _drop_link(lease)
+        except RuntimeFailure:
+            pass  # the first error is the one to report
         disconnect(store, net, cid)
         raise
     return Endpoint(net.name, net.id, lease.ip, net.prefixlen, net.gateway, lease.mac, veth, ports)
@@ -132,6 +107,8 @@ def disconnect(store: NetworkStore, net: Network, cid: str, pid: int | None = No
             return False
         nft.delete_elements(net.bridge, port_elements(lease))
         store.write_leases(net, leases.without(cid))
+    if not lease.alive():
+        _drop_link(lease)
     if hosts is not None and peer_names:
         _write_hosts(store, net, hosts)
     return True
@@ -153,8 +130,18 @@ def reconcile(store: NetworkStore, net: Network) -> Leases:
 def _drop(lease: Lease, net: Network | None = None) -> None:
     if net is not None:
         nft.delete_elements(net.bridge, port_elements(lease))
+    _drop_link(lease)
+
+
+def _drop_link(lease: Lease) -> None:
+    """Delete a dead container's host end of the pair, if it is still there.
+
+    The pair normally goes with the namespace, but a namespace lives on while
+    anything holds it (an open ``/proc/<pid>/ns/net``, a bind mount, a process
+    that joined it), and then its veth would stay on the bridge. Deleting
+    either end deletes both.
+    """
     if rtnl.index_of(lease.veth) is not None:
-        # Something still holds the dead container's namespace: cut the pair from the bridge.
         with rtnl.Rtnl() as rt:
             rtnl.delete_link(rt, lease.veth)
 

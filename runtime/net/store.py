@@ -1,4 +1,4 @@
-"""Networks and their leases on disk, under the state root's ``network/`` directory.
+"""Networks and their leases on disk (the state root's ``network/``), and what each container got from its network.
 
 ```
 network/
@@ -11,7 +11,9 @@ network/
 A lease records the holder's PID 1 and its start time, so a lease whose
 container died without cleaning up (its monitor was killed, the host
 rebooted) is recognised as stale by the next command that looks, and
-reclaimed. Files are written through a temporary file and a rename.
+reclaimed. Files are written through a temporary file and a rename. A
+container's :class:`Endpoint` (what it got at its last start) is kept in its
+own directory, ``containers/<id>/network.json``.
 """
 
 from __future__ import annotations
@@ -90,6 +92,36 @@ class Lease:
     def from_json(cls, d: dict[str, Any]) -> Lease:
         return cls(d["container"], d["ip"], d["mac"], d["veth"], int(d["pid"]), d.get("pid_start"),
                    d.get("name", ""), d.get("hostname", ""), d.get("hosts_file", ""),
+                   tuple(PortBinding(container_port=int(c), protocol=pr, host_ip=ip, host_port=int(hp))
+                         for pr, ip, hp, c in d.get("ports") or ()))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a container got from its network at its last start: saved beside it as ``network.json``.
+
+    ``inspect``, ``ps``, ``port`` and the TUI read it (``Engine.endpoint``);
+    ``veth`` is the host end of the pair, ``eth0`` inside.
+    """
+
+    network: str
+    network_id: str
+    ip: str
+    prefixlen: int
+    gateway: str
+    mac: str
+    veth: str
+    ports: tuple[PortBinding, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"network": self.network, "network_id": self.network_id, "ip": self.ip, "prefixlen": self.prefixlen,
+                "gateway": self.gateway, "mac": self.mac, "veth": self.veth,
+                "ports": [[p.protocol, p.host_ip, p.host_port, p.container_port] for p in self.ports]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Endpoint:
+        return cls(str(d["network"]), str(d["network_id"]), str(d["ip"]), int(d["prefixlen"]),
+                   str(d["gateway"]), str(d["mac"]), str(d["veth"]),
                    tuple(PortBinding(container_port=int(c), protocol=pr, host_ip=ip, host_port=int(hp))
                          for pr, ip, hp, c in d.get("ports") or ()))
 

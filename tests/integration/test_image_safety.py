@@ -348,3 +348,53 @@ def test_import_bomb(store, tmp_path):
     with pytest.raises(InvalidArgument, match="larger than the limit"):
         store.engine().import_image(io.BytesIO(data), ["hostile:1"], limits=Limits(max_bytes=1 << 20))
     assert listing(store.root) == before
+
+
+def test_oci_layout_blob_whose_content_does_not_match_its_name(store, tmp_path):
+    layer = tar(entry("hello", data=b"hi"))
+    data = oci_archive(layer)
+    # Same archive, but the layer blob's bytes swapped for others of the same size under the same name.
+    evil = tar(entry("hello", data=b"ho"))
+    assert len(evil) == len(layer)
+    swapped = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(data)) as src, tarfile.open(fileobj=swapped, mode="w",
+                                                                       format=tarfile.PAX_FORMAT) as dst:
+        for m in src:
+            body = src.extractfile(m).read()  # type: ignore[union-attr]
+            dst.addfile(m, io.BytesIO(evil if m.name == f"blobs/sha256/{sha(layer)[7:]}" else body))
+    load_fails(store, swapped.getvalue(), tmp_path, "content has digest")
+
+
+def test_a_symlink_planted_in_an_earlier_layer_is_not_followed_by_a_later_one(store, tmp_path):
+    # Layer 1 turns /etc into a symlink to a host directory (and /up into one climbing out of the root);
+    # layer 2 writes /etc/pwned and /up/tmp/... Each layer is extracted into a directory of its own, so
+    # the symlink is not there to follow: nothing lands on the host, and overlayfs shows layer 2's
+    # directory over layer 1's symlink, inside the container.
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    eng = store.engine()
+    from runtime.images.layers import open_layer
+
+    bb = eng.images.get("busybox")
+    with open_layer(eng.images.blob_path(bb.layers[0].digest)) as f:
+        base = f.read()
+    plant = tar(entry("etc", tarfile.SYMTYPE, link=str(victim)), entry("up", tarfile.SYMTYPE, link="../../../../.."))
+    write = tar(entry("etc", tarfile.DIRTYPE, mode=0o755), entry("etc/pwned", data=b"inside\n"),
+                entry("up", tarfile.DIRTYPE, mode=0o755), entry("up/tmp", tarfile.DIRTYPE, mode=0o755),
+                entry("up/tmp/tuidock-earlier-pwned", data=b"owned"))
+    path = tmp_path / "layered.tar"
+    path.write_bytes(docker_archive([base, plant, write], tag="earlier:1"))
+    r = store.cli("load", "-i", str(path))
+    assert r.returncode == 0, r.stderr
+    try:
+        assert list(victim.iterdir()) == []
+        assert not Path("/tmp/tuidock-earlier-pwned").exists()
+        img = eng.images.get("earlier:1")
+        assert os.path.islink(eng.images.layer_path(img.diff_ids[1]) + "/etc")
+        assert Path(eng.images.layer_path(img.diff_ids[2]) + "/etc/pwned").read_text() == "inside\n"
+        r = store.cli("run", "--rm", "--network", "none", "earlier:1", "/bin/sh", "-c",
+                      "cat /etc/pwned; test -L /etc || echo not-a-link; cat /up/tmp/tuidock-earlier-pwned")
+        assert r.stdout == "inside\nnot-a-link\nowned", r.stderr
+        assert list(victim.iterdir()) == []
+    finally:
+        store.cli("rmi", "earlier:1")

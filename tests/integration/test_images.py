@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -207,3 +208,44 @@ def test_history_shows_empty_layers_as_zero(env, tmp_path):
     assert "#(nop)  ENV A=1" in envrow and re.search(r"\s0B\s*$", envrow)
     # Every step's image is in the store, so every row has an id.
     assert all(not r.startswith("<missing>") for r in rows)
+
+
+@pytest.mark.requires("skopeo")
+def test_the_store_is_an_oci_layout_other_tools_read(env, tmp_path):
+    # skopeo reads images/ as an OCI image layout and verifies every blob it copies against its digest.
+    iid = import_image(env, "imgtest/layout:1", {"etc/layout": b"oci\n"})
+    eng = env.engine()
+    img = eng.images.get(iid)
+    src = f"oci:{env.root / 'images'}:docker.io/imgtest/layout:1"
+    r = subprocess.run(["skopeo", "inspect", "--config", src], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["rootfs"]["diff_ids"] == list(img.diff_ids)
+    r = subprocess.run(["skopeo", "copy", src, f"dir:{tmp_path / 'copy'}"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "copy" / img.layers[0].digest[7:]).read_bytes() == \
+        open(eng.images.blob_path(img.layers[0].digest), "rb").read()
+
+
+def test_images_share_layers_and_reference_counting_keeps_shared_ones(env, tmp_path):
+    # Two images built on busybox use busybox's layer directory itself; removing both keeps it for busybox.
+    eng = env.engine()
+    bb = eng.images.get("busybox")
+    made = []
+    for n in (1, 2):
+        (tmp_path / "Dockerfile").write_text(f"FROM busybox\nRUN echo {n} > /n\n")
+        r = env.cli("build", "-q", "-t", f"imgtest/shared:{n}", str(tmp_path), timeout=120)
+        assert r.returncode == 0, r.stderr
+        made.append(eng.images.get(f"imgtest/shared:{n}"))
+    assert made[0].diff_ids[0] == made[1].diff_ids[0] == bb.diff_ids[0]
+    assert len(os.listdir(eng.images.layers_dir)) >= 3
+    own = [eng.images.layer_path(img.diff_ids[-1]) for img in made]
+    cid = env.cli("create", "imgtest/shared:1", "true").stdout.strip()
+    r = env.cli("rmi", "-f", "imgtest/shared:1", "imgtest/shared:2")
+    assert r.returncode == 0, r.stderr
+    # shared:1's own layer stays while its container exists; shared:2's goes; busybox's stays.
+    assert os.path.isdir(own[0]) and not os.path.exists(own[1])
+    assert os.path.isdir(eng.images.layer_path(bb.diff_ids[0]))
+    assert env.cli("rm", cid).returncode == 0
+    env.engine().prune_images()
+    assert not os.path.exists(own[0]) and os.path.isdir(eng.images.layer_path(bb.diff_ids[0]))

@@ -100,11 +100,23 @@ def nft_elements(table: str) -> list[str]:
     return [json.dumps(m["map"]["elem"]) for m in json.loads(r.stdout)["nftables"] if "map" in m and m["map"].get("elem")]
 
 
+def our_veths(env, cid: str = "") -> list[str]:  # type: ignore[no-untyped-def]
+    """This root's veths, by the alias tuidock gives them (one container's: ``cid``)."""
+    from runtime.net.bridge import owner_alias
+
+    prefix = f"{owner_alias(str(env.root))} {cid}"
+    links = json.loads(subprocess.run(["ip", "-j", "-d", "link", "show"], capture_output=True, text=True,
+                                      check=True).stdout)
+    return [ln["ifname"] for ln in links if ln.get("ifalias", "").startswith(prefix) and "veth" in
+            ln.get("linkinfo", {}).get("info_kind", "")]
+
+
 # ---- the default network ----------------------------------------------------------------
 
 
 def test_a_container_gets_an_address_a_route_and_names_itself(env):
-    r = env.cli("run", "--rm", "--network", "bridge", "--name", "self", "busybox", "sh", "-c",
+    # No --network: the default is the bridge network, as in docker.
+    r = env.cli("run", "--rm", "--name", "self", "busybox", "sh", "-c",
                 "ip -4 -o addr show eth0; ip route; cat /etc/hosts; hostname")
     assert r.returncode == 0, r.stderr
     subnet = ipaddress.IPv4Network(env.subnet)
@@ -115,7 +127,19 @@ def test_a_container_gets_an_address_a_route_and_names_itself(env):
     hostname = r.stdout.strip().splitlines()[-1]
     assert f"{ip}\t{hostname} self" in r.stdout  # /etc/hosts names the container
     assert "127.0.0.1\tlocalhost" in r.stdout
+    # Outbound traffic from the subnet leaves masqueraded (only looked at: tests send nothing off the host).
+    chain = subprocess.run(["nft", "list", "chain", "ip", f"tuidock_{env.bridge}", "postrouting"],
+                           capture_output=True, text=True, check=True).stdout
+    assert f'ip saddr {env.subnet} oifname != "{env.bridge}" masquerade' in chain
+    assert open("/proc/sys/net/ipv4/ip_forward").read().strip() == "1"
 
+
+def test_an_engine_without_the_envs_variables_still_uses_its_bridge(env):
+    # An engine made in the test process (whose environment names no bridge): the root's record decides.
+    from runtime.engine.networking import Networks
+
+    net = Networks(str(env.root), {}).default()
+    assert (net.bridge, net.subnet) == (env.bridge, env.subnet)
 
 def test_none_has_only_loopback_and_host_shares_the_hosts_network(env):
     r = env.cli("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
@@ -125,14 +149,23 @@ def test_none_has_only_loopback_and_host_shares_the_hosts_network(env):
 
 
 def test_two_containers_exchange_data_over_tcp_by_address(env):
-    srv = env.cli("run", "-d", "--network", "bridge", "--name", "srv", "busybox", "nc", "-l", "-p", "5000")
+    # The server answers only after it has read the client's line, so the
+    # client's exit status says the line arrived. (A plain `nc -l` with an
+    # empty stdin closes its half of the connection at once, and a client
+    # whose `echo` had not yet filled its pipe then exits 0 having sent
+    # nothing: the race this test once lost under load.)
+    srv = env.cli("run", "-d", "--network", "bridge", "--name", "srv", "busybox", "nc", "-l", "-p", "5000",
+                  "-e", "sh", "-c", 'read line; echo "server got $line" >&2; echo "reply to $line"')
     assert srv.returncode == 0, srv.stderr
     ip = ip_of(env, "srv")
-    # The client retries (bounded) until the server listens.
+    # The client retries (bounded) while the server is not listening yet (connection refused).
     cli = env.cli("run", "--rm", "--network", "bridge", "busybox", "sh", "-c",
                   f"for i in $(seq 50); do echo hello-over-tcp | nc -w 2 {ip} 5000 && exit 0; sleep 0.1; done; exit 1")
     assert cli.returncode == 0, cli.stderr
-    until(lambda: "hello-over-tcp" in env.cli("logs", "srv").stdout, what="the server's log")
+    assert cli.stdout == "reply to hello-over-tcp\n"
+    # The server exits after one exchange; its output is all in the log once it has.
+    assert env.cli("wait", "srv", timeout=30).stdout.strip() == "0"
+    assert env.cli("logs", "srv").stderr == "server got hello-over-tcp\n"
 
 
 def test_inspect_shows_the_network_settings(env):
@@ -149,6 +182,15 @@ def test_inspect_shows_the_network_settings(env):
     # The MAC inside is the one inspect reports.
     inside = env.cli("exec", "insp", "cat", "/sys/class/net/eth0/address").stdout.strip()
     assert inside == ns["MacAddress"]
+    # The engine's typed view (what the TUI shows) agrees, and names the host end of the pair.
+    eng = env.engine()
+    info = eng.get("insp")
+    ep = eng.endpoint(info)
+    assert ep is not None and (ep.network, ep.ip, ep.mac, ep.gateway) == ("bridge", ns["IPAddress"], ns["MacAddress"],
+                                                                          ns["Gateway"])
+    assert our_veths(env, info.id) == [ep.veth]
+    bridge_info = next(i for i in eng.network_infos() if i.network.name == "bridge")
+    assert bridge_info.up and [(m.name, m.ip, m.veth) for m in bridge_info.members] == [("insp", ep.ip, ep.veth)]
 
 
 def test_parallel_starts_get_distinct_addresses(env):
@@ -322,3 +364,38 @@ def test_after_a_simulated_reboot_the_next_start_reclaims_stale_leases(env):
     assert sorted(v["name"] for d in leases for v in d.values()) == ["next"]
     assert env.cli("rm", "-f", "boot1", "boot2", "next").returncode == 0
     assert env.leftovers() == []
+
+
+def test_after_a_killed_monitor_rm_deletes_a_veth_whose_namespace_is_still_held(env):
+    r = env.cli("run", "-d", "--name", "held", "--network", "bridge", "busybox", "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    st = env.engine().get("held").state
+    assert st is not None and len(our_veths(env, cid)) == 1
+    # An open namespace file keeps the namespace, and with it the veth pair, after every process in it is gone.
+    holder = os.open(f"/proc/{st.pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.kill(st.monitor_pid, signal.SIGKILL)
+        until(lambda: env.cli("inspect", "-f", "{{.State.Status}}", "held").stdout.strip() == "exited")
+        assert len(our_veths(env, cid)) == 1  # left on the bridge: nobody ran the clean-up
+        assert env.cli("rm", "held").returncode == 0
+        assert our_veths(env, cid) == []
+        assert env.leftovers() == []
+    finally:
+        os.close(holder)
+
+
+def test_network_prune_sweeps_links_a_crash_left_without_a_lease(env):
+    from runtime.net.bridge import owner_alias
+
+    name, peer = f"tdsw{os.urandom(4).hex()}", f"tdsp{os.urandom(4).hex()}"
+    # What a crash between creating a container's pair and recording it would leave: a pair with our alias.
+    subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer], check=True)
+    try:
+        subprocess.run(["ip", "link", "set", name, "alias", f"{owner_alias(str(env.root))} {'0' * 64}"], check=True)
+        assert name in our_veths(env)
+        assert env.cli("network", "prune", "-f").returncode == 0
+        assert not os.path.exists(f"/sys/class/net/{name}") and not os.path.exists(f"/sys/class/net/{peer}")
+    finally:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+

@@ -614,3 +614,38 @@ def test_credentials_given_to_the_api(basic: RegistryServer, source: Tuidock) ->
     bad = Registry(basic.host, credentials=Credentials(USER, "x"))
     with pytest.raises(RegistryError, match="incorrect username or password"):
         bad.check_login()
+
+
+def test_engine_pull_cancelled_midway_leaves_the_store_as_it_was(source: Tuidock, plain: RegistryServer,
+                                                                  td: Tuidock) -> None:
+    """The TUI's call: Engine.pull(..., progress=, cancel=); here the cancel comes while the layer downloads."""
+    ref = f"{plain.host}/cancel/hello:v1"
+    craft(source.store, ref, {"big": os.urandom(300_000)}, ["true"])
+    assert source("push", ref).returncode == 0
+    td.setup()
+    before = snapshot(td.env.root)
+    cancel = distribution.Cancel()
+    phases: list[distribution.Phase] = []
+
+    def progress(e: distribution.ProgressEvent) -> None:
+        if isinstance(e, distribution.LayerEvent):
+            phases.append(e.phase)
+            if e.phase is distribution.Phase.DOWNLOADING:
+                cancel.set()
+
+    with pytest.raises(distribution.Cancelled, match=f"image {ref}: pull cancelled"):
+        td.env.engine().pull(ref, progress=progress, cancel=cancel)
+    assert distribution.Phase.DOWNLOADING in phases and distribution.Phase.EXTRACTING not in phases
+    assert snapshot(td.env.root) == before
+    assert td.store.find(ref) is None
+    ok = td.env.engine().pull(ref)  # nothing half-done is in the way
+    assert td.store.get(ref).id == ok.image.id and not ok.up_to_date
+
+
+@pytest.mark.parametrize("verb", ["pull", "push"])
+def test_bad_references_are_one_clear_line(td: Tuidock, verb: str) -> None:
+    assert one_line_error(td(verb, "Busybox")) == (
+        "tuidock: invalid reference format: repository name (library/Busybox) must be lowercase")
+    assert one_line_error(td(verb, "busybox:bad:tag")).startswith("tuidock: invalid reference format: ")
+    assert "a sha256 digest has 64 lowercase hex digits" in one_line_error(td(verb, "busybox@sha256:abc"))
+    assert "bad registry 'exa_mple.com'" in one_line_error(td(verb, "exa_mple.com/x"))

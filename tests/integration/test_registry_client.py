@@ -247,3 +247,116 @@ def test_a_slow_drip_manifest_is_bounded_by_the_request_timeout(server: Scripted
     with pytest.raises(RegistryError, match="timed out"):
         Registry(server.host, timeouts=Timeouts(connect=1, read=1, request=1.5)).get_manifest("a", "v1")
     assert time.monotonic() - start < 4
+
+
+# ---- cancelling a pull (the TUI's worker thread) ------------------------------------------------
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_cancel_from_another_thread_ends_a_read_stalled_mid_blob(server: Scripted, tmp_path: Path,
+                                                                 keep_alive: bool) -> None:
+    """The registry sends half a layer and stalls: cancel.set() ends the pull long before the read timeout.
+
+    With ``Connection: close`` http.client hands the socket to the response and closes the connection
+    object: the socket must stay cancellable all the same.
+    """
+    import time
+
+    img = Image.make()
+    release = threading.Event()
+
+    def stall(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(img.layer)))
+        if not keep_alive:
+            h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.write(img.layer[: len(img.layer) // 2])
+        h.wfile.flush()
+        release.wait(30)
+        h.close_connection = True
+
+    img.serve(server, stall)
+    store = ImageStore(str(tmp_path))
+    store.init()
+    before = tree(tmp_path)
+    cancel = distribution.Cancel()
+    bytes_seen = threading.Event()
+    events: list[distribution.ProgressEvent] = []
+    outcome: list[BaseException | distribution.PullResult] = []
+
+    def progress(e: distribution.ProgressEvent) -> None:
+        events.append(e)
+        if isinstance(e, distribution.LayerEvent) and e.phase is distribution.Phase.DOWNLOADING and e.current:
+            bytes_seen.set()
+
+    def worker() -> None:
+        try:
+            outcome.append(distribution.pull(store, f"{server.host}/a:v1", progress=progress, cancel=cancel,
+                                             registry=Registry(server.host, timeouts=Timeouts(read=30))))
+        except BaseException as e:  # handed to the test thread
+            outcome.append(e)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    try:
+        assert bytes_seen.wait(10), events
+        time.sleep(0.5)  # the worker has read all there is and now waits in recv(2)
+        start = time.monotonic()
+        cancel.set()
+        t.join(10)
+        took = time.monotonic() - start
+    finally:
+        release.set()
+        t.join(10)
+    assert not t.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], distribution.Cancelled), outcome
+    assert str(outcome[0]) == f"image {server.host}/a:v1: pull cancelled"
+    assert took < 3, took  # not the 30 s read timeout
+    assert tree(tmp_path) == before
+    assert store.find(f"{server.host}/a:v1") is None
+
+
+def test_a_progress_callback_that_raises_stops_the_pull_with_its_own_error(server: Scripted, tmp_path: Path) -> None:
+    img = Image.make()
+    img.serve(server)
+    store = ImageStore(str(tmp_path))
+    store.init()
+    before = tree(tmp_path)
+
+    class Stop(Exception):
+        pass
+
+    def progress(e: distribution.ProgressEvent) -> None:
+        if isinstance(e, distribution.LayerEvent) and e.phase is distribution.Phase.EXTRACTING:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        distribution.pull(store, f"{server.host}/a:v1", registry=Registry(server.host), progress=progress)
+    assert tree(tmp_path) == before  # the layer blob had been downloaded and verified: it went with the staging
+
+
+def test_a_cancel_set_before_the_pull_sends_nothing_and_one_after_the_commit_is_too_late(
+        server: Scripted, tmp_path: Path) -> None:
+    img = Image.make()
+    img.serve(server)
+    store = ImageStore(str(tmp_path))
+    store.init()
+    cancel = distribution.Cancel()
+    cancel.set()
+    with pytest.raises(distribution.Cancelled, match="pull cancelled"):
+        distribution.pull(store, f"{server.host}/a:v1", registry=Registry(server.host), cancel=cancel)
+    assert server.seen == []
+
+    late = distribution.Cancel()
+    seen: list[str] = []
+
+    def progress(e: distribution.ProgressEvent) -> None:
+        if isinstance(e, distribution.StatusEvent):
+            seen.append(e.text)
+            if e.text.startswith("Digest:"):
+                late.set()  # the image is committed by now: the pull completes
+
+    r = distribution.pull(store, f"{server.host}/a:v1", registry=Registry(server.host), progress=progress, cancel=late)
+    assert store.get(f"{server.host}/a:v1").id == r.image.id == sha(img.config)
+    assert seen[-1] == f"Status: Downloaded newer image for {server.host}/a:v1"

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.engine.model import ContainerStatus
+from runtime.engine.volumes import VolumeInUse, VolumeUser
+
 pytestmark = pytest.mark.requires("root", "overlay", "busybox")
 
 
@@ -255,6 +258,17 @@ def test_a_missing_bind_source_is_one_clear_error_and_creates_nothing(vols, tmp_
     ok(vols, "create", "--name", name, "busybox", "true")  # the name was never taken
 
 
+def test_a_file_onto_a_directory_is_one_clear_error(vols, tmp_path):
+    (tmp_path / "f").write_text("x")
+    for spec in (f"{tmp_path}/f:/etc", f"{tmp_path}:/etc/passwd"):
+        r = vols.cli("run", "--rm", "-v", spec, "busybox", "true")
+        target = spec.split(":")[1]
+        assert r.returncode == 125 and r.stderr.count("\n") == 1, r.stderr
+        assert f"mount {target} src={spec.split(':')[0]} flags=MS_BIND|MS_REC: not a directory: " \
+               "are you trying to mount a directory onto a file (or vice-versa)?" in r.stderr
+    assert ok(vols, "ps", "-aq").stdout == ""
+
+
 def test_bad_flags_are_dockers_errors(vols):
     for args, message in (
         (("-v", "/foo:rw"), "invalid volume specification: '/foo:rw'"),
@@ -302,9 +316,18 @@ def test_volume_rm_is_refused_while_any_container_uses_it(vols):
     stopped = uniq("stopped")
     ok(vols, "run", "--name", stopped, "-v", f"{vol}:/data", "busybox", "true")
     r = vols.cli("volume", "rm", vol)
-    cid = vols.engine().resolve(stopped)
+    eng = vols.engine()
+    cid = eng.resolve(stopped)
     assert r.returncode == 125
     assert r.stderr == f"tuidock: remove {vol}: volume is in use by container {stopped} ({cid[:12]})\n"
+    # The engine API the volumes screen uses: who mounts it, where, in what state, and the typed refusal.
+    users = (VolumeUser(cid, stopped, ContainerStatus.EXITED, "/data", False),)
+    assert eng.volume_users(vol) == users
+    with pytest.raises(VolumeInUse) as refused:
+        eng.volume_remove(vol)
+    assert refused.value.users == users and refused.value.exit_code == 125
+    usage = {u.volume.name: u for u in eng.volume_usage()}
+    assert usage[vol].users == users and usage[vol].in_use and usage[vol].size == 0
     never = uniq("created")
     ok(vols, "create", "--name", never, "-v", f"{vol}:/data", "busybox", "true")
     ok(vols, "rm", stopped)
@@ -340,7 +363,8 @@ def test_rm_v_and_auto_remove_take_anonymous_volumes_only(vols):
 def test_volume_prune_takes_unused_anonymous_volumes_unless_all(vols):
     named, used = uniq("keep"), uniq("used")
     ok(vols, "volume", "create", named)
-    ok(vols, "volume", "create", "--label", "x=y", uniq("labelled"))
+    labelled = uniq("labelled")
+    ok(vols, "volume", "create", "--label", "x=y", labelled)
     unnamed = ok(vols, "volume", "create").stdout.strip()  # a random name, but not anonymous (docker)
     left_by = uniq("gone")
     ok(vols, "run", "--name", left_by, "-v", "/anon", "busybox", "true")
@@ -356,6 +380,11 @@ def test_volume_prune_takes_unused_anonymous_volumes_unless_all(vols):
     assert len(names(vols, "--filter", "dangling=true")) == len(left) - 2
     assert ok(vols, "volume", "prune", input="n\n").stdout.startswith("WARNING! This will remove anonymous")
     assert set(names(vols)) == left  # answered no
+    # docker's other filters: all=true is -a, label!= keeps what carries the label.
+    ok(vols, "volume", "prune", "-f", "--filter", "all=true", "--filter", "label!=x")
+    assert labelled in names(vols) and named not in names(vols) and unnamed not in names(vols)
+    r = vols.cli("volume", "prune", "-f", "--filter", "until=24h")
+    assert r.returncode == 125 and r.stderr.startswith("tuidock: invalid filter 'until=24h'")
     ok(vols, "volume", "prune", "-a", "-f")
     assert set(names(vols)) == {used} | {m.source for m in vols.engine().get(user).record.host.mounts}
 
@@ -389,13 +418,12 @@ def test_diff_ignores_mounts_and_their_mount_points(vols, tmp_path):
 
 
 def test_commit_leaves_mount_contents_out(vols, tmp_path):
-    commit = pytest.importorskip("runtime.engine.commit")  # the images work's commit
     name = uniq("commit")
     ok(vols, "run", "--name", name, "-v", f"{uniq('commit')}:/a/b", "-v", f"{tmp_path}:/srv/host", "--tmpfs", "/t",
        "-v", "/anon", "busybox", "sh", "-c", "echo 1 > /a/b/f; echo 2 > /srv/host/f; echo 3 > /t/f; "
        "echo 4 > /anon/f; touch /keep")
     eng = vols.engine()
-    img = commit.commit(eng, name)
+    img = eng.commit(name)
     try:
         top = Path(eng.images.layer_path(img.diff_ids[-1]))
         assert sorted(str(p.relative_to(top)) for p in top.rglob("*")) == ["keep"]
@@ -404,7 +432,53 @@ def test_commit_leaves_mount_contents_out(vols, tmp_path):
         eng.images.gc(keep_layers={d for c in eng.containers() for d in c.record.layers})
 
 
+def test_a_single_file_can_be_bound(vols, tmp_path):
+    conf = tmp_path / "app.conf"
+    conf.write_text("key=1\n")
+    r = vols.cli("run", "--rm", "-v", f"{conf}:/etc/app.conf:ro", "busybox", "sh", "-c",
+                 "cat /etc/app.conf; echo more >> /etc/app.conf")
+    assert r.stdout == "key=1\n" and r.returncode == 1 and "Read-only file system" in r.stderr
+    ok(vols, "run", "--rm", "-v", f"{conf}:/etc/app.conf", "busybox", "sh", "-c", "echo key=2 > /etc/app.conf")
+    assert conf.read_text() == "key=2\n"
+
+
+def test_a_failed_create_leaves_no_volume_behind(vols):
+    taken = uniq("taken")
+    ok(vols, "create", "--name", taken, "busybox", "true")
+    before = set(names(vols))
+    vol = uniq("never")
+    r = vols.cli("create", "--name", taken, "-v", f"{vol}:/d", "-v", "/anon", "busybox", "true")
+    assert r.returncode == 125 and r.stderr.count("\n") == 1 and taken in r.stderr
+    r = vols.cli("run", "--rm", "-v", f"{vol}:/d", "--tmpfs", "/t:bogus", "busybox", "true")
+    assert r.returncode == 125 and r.stderr == 'tuidock: invalid tmpfs option "bogus" for /t\n'
+    assert set(names(vols)) == before and len(ok(vols, "ps", "-aq").stdout.split()) == 1
+
+
+def test_volume_rm_of_several_removes_what_it_can(vols):
+    free, busy = uniq("free"), uniq("busy")
+    ok(vols, "volume", "create", free)
+    ok(vols, "create", "--name", uniq("user"), "-v", f"{busy}:/b", "busybox", "true")
+    r = vols.cli("volume", "rm", free, busy, "nosuch-volume")
+    assert r.returncode == 125 and r.stdout == f"{free}\n"
+    assert [line.split(":")[1].strip() for line in r.stderr.splitlines()] == [f"remove {busy}", "get nosuch-volume"]
+    assert busy in names(vols) and free not in names(vols)
+
+
 # ---- races ---------------------------------------------------------------------------------
+
+
+def test_parallel_first_use_of_one_named_volume_copies_once(vols):
+    vol = uniq("first")
+    listing = ok(vols, "run", "--rm", "busybox", "ls", "-A", "/etc").stdout
+    image = listing + ok(vols, "run", "--rm", "busybox", "cat", "/etc/passwd").stdout
+    run = ("run", "--rm", "-v", f"{vol}:/etc", "busybox", "sh", "-c", "ls -A /etc; cat /etc/passwd")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda _: vols.cli(*run), range(4)))
+    # Every container saw the whole copy (none a half-made one), and there is one volume holding it.
+    assert all(r.returncode == 0 and r.stdout == image for r in outs), [(r.returncode, r.stderr) for r in outs]
+    assert names(vols, "--filter", f"name={vol}") == [vol]
+    data = mountpoint(vols, vol)
+    assert sorted(os.listdir(data)) == sorted(listing.split())
 
 
 def test_racing_volume_creates_and_rm_against_create(vols):

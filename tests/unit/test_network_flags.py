@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.engine import runflags
-from runtime.engine.model import PortBinding
+from runtime.engine.model import HostConfig, PortBinding
 from runtime.errors import InvalidArgument
 from runtime.net import rtnl
 
@@ -21,6 +21,12 @@ def test_network_publish_and_dns_reach_the_host_config():
     assert o.host.dns == ("10.0.0.53",)
     pb = o.host.to_docker()["PortBindings"]
     assert pb == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "53/udp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+
+
+def test_run_joins_the_default_bridge_network_unless_told_otherwise():
+    assert opts({}).host.network == "bridge"
+    assert opts({"network": ""}).host.network == "bridge"
+    assert HostConfig().network == "bridge"
 
 
 @pytest.mark.parametrize("network", ["none", "host"])

@@ -202,10 +202,61 @@ def test_racing_creates_of_one_name_make_one_volume(tmp_path: Path) -> None:
     assert os.listdir(store.dir) == ["raced"]  # no temporary directory left
 
 
+def test_sweep_removes_what_killed_commands_left(tmp_path: Path) -> None:
+    store = VolumeStore(str(tmp_path))
+    store.create("kept")
+    for n in (".rm-1", ".new-old", ".new-young"):
+        os.makedirs(os.path.join(store.dir, n, "_data"))
+    old = os.path.join(store.dir, ".new-old")
+    os.utime(old, (0, 0))
+    assert sorted(store.sweep()) == [".new-old", ".rm-1"]
+    assert sorted(os.listdir(store.dir)) == [".new-young", "kept"]  # a create may be making it now
+
+
 def test_label_filters() -> None:
     labels = {"a": "1", "b": ""}
     assert labels_match(labels, ("a",)) and labels_match(labels, ("a=1", "b")) and labels_match(labels, ("b=",))
     assert not labels_match(labels, ("a=2",)) and not labels_match(labels, ("c",))
+    # label!=: docker's negated filters
+    assert labels_match(labels, ("!c", "!a=2")) and not labels_match(labels, ("!a",))
+    assert not labels_match(labels, ("!a=1",)) and labels_match({}, ("!a",))
+
+
+def test_browsing_a_volume_never_leaves_it(tmp_path: Path) -> None:
+    store = VolumeStore(str(tmp_path / "root"))
+    data = Path(store.create("data")[0].mountpoint)
+    (data / "greeting").write_text("hello\n")
+    (data / "sub").mkdir(mode=0o750)
+    os.mkfifo(data / "fifo")
+    # What a container sharing the volume can plant: links that would lead a host reader out.
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "key").write_text("host only")
+    os.symlink(str(secret), data / "abs")
+    os.symlink("../../../../../secret", data / "rel")
+    os.symlink("../../../../..", data / "up")
+    listing = {f.name: f for f in store.files("data")}
+    assert sorted(listing) == ["abs", "fifo", "greeting", "rel", "sub", "up"]
+    assert listing["greeting"].kind.value == "file" and listing["greeting"].size == 6
+    assert listing["sub"].kind.value == "dir" and listing["sub"].mode == 0o750 and listing["sub"].size == 0
+    assert listing["abs"].kind.value == "symlink" and listing["abs"].target == str(secret)
+    assert listing["fifo"].kind.value == "fifo"
+    assert store.read("data", "greeting", limit=2) == (b"he", 6)
+    # Symlinks resolve with the volume as root: "up" is the volume itself, "abs" names nothing in it.
+    assert {f.name for f in store.files("data", "up")} == set(listing)
+    for rel in ("abs/key", "rel/key", "up/secret/key", "abs"):
+        with pytest.raises(NotFound, match=f"^volume data: {rel}: no such file or directory"):
+            store.read("data", rel)
+    with pytest.raises(InvalidArgument, match="volume data: fifo: not a regular file"):
+        store.read("data", "fifo")  # and does not block
+    with pytest.raises(InvalidArgument, match="volume data: greeting: not a directory"):
+        store.files("data", "greeting")
+    for bad in ("nosuch", "../root"):
+        with pytest.raises(NotFound, match="no such volume"):
+            store.files(bad)
+        with pytest.raises(NotFound, match="no such volume"):
+            store.size(bad)
+    assert store.size("data") > 0
 
 
 # ---- from MountSpecs to the bundle and inspect ---------------------------------------------

@@ -116,3 +116,18 @@ def format_rows(fmt: str, objects: Sequence[dict[str, Any]], headers: dict[str, 
         return table(head.split("\t"), rows)
     tmpl = fmt.replace("\\t", "\t").replace("\\n", "\n")
     return "".join(render(tmpl, o) + "\n" for o in objects)
+
+
+def inspect_output(objects: Sequence[Any], template: str | None) -> str:
+    """``inspect``'s output: a JSON array of the objects, or ``--format`` rendered once per object."""
+    from .gotemplate import render
+
+    if template:
+        return "".join(render(template, o) + "\n" for o in objects)
+    return json.dumps(list(objects), indent=4) + "\n"
+
+
+def pruned_output(heading: str, removed: Sequence[tuple[str, int]]) -> str:
+    """``prune``'s output: ``Deleted Containers:`` (or Volumes) and the ids, then the space reclaimed."""
+    listed = f"{heading}:\n" + "".join(f"{name}\n" for name, _ in removed) + "\n" if removed else ""
+    return listed + f"Total reclaimed space: {human_size(sum(size for _, size in removed))}\n"

@@ -92,13 +92,12 @@ def rows(summaries: list[Summary], flt: dict[str, list[str]], show_all: bool, en
 
 def execute(values: dict[str, Any], operands: list[str]) -> int:
     from runtime.engine import imageops
-    from runtime.engine.inspect import image_size
 
     flt = parse_filters(values["filter"])
     if operands:
         flt.setdefault("reference", []).append(operands[0])
     eng = engine()
-    table = rows(imageops.summaries(eng), flt, values["all"], eng)
+    table = rows(eng.image_summaries(), flt, values["all"], eng)
     no_trunc = values["no_trunc"]
 
     def image_id(s: Summary) -> str:
@@ -114,7 +113,7 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
     now = time.time()
     objs = []
     for s, repo, tag in table:
-        size = fmt.human_size(image_size(s.image, eng.images))
+        size = fmt.human_size(s.size)
         created = imageops.timestamp(s.image.created)
         objs.append({
             "Repository": repo, "Tag": tag, "ID": image_id(s),
@@ -122,7 +121,7 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
             "CreatedSince": fmt.human_duration(now - created) + " ago" if created else "N/A",
             "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
             "Size": size, "VirtualSize": size, "SharedSize": "N/A", "UniqueSize": "N/A",
-            "Containers": str(len(s.containers)),
+            "Containers": str(s.used_by),
         })
     form = values["format"]
     if form and form != "table":

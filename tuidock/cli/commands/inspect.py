@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from runtime.errors import NotFound
 
 from .. import eprint
+from .. import format as fmt
 from ..common import engine
-from ..gotemplate import render
 from ..options import Command, opt
 
 TYPE_CHECKING = False
@@ -44,9 +42,5 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
             failed = 125
             continue
         objs.append(obj)
-    if values["format"]:
-        for o in objs:
-            print(render(values["format"], o))
-    else:
-        print(json.dumps(objs, indent=4))
+    print(fmt.inspect_output(objs, values["format"]), end="")
     return failed

@@ -28,10 +28,5 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
     if not values["force"] and not confirm("This will remove all stopped containers."):
         return 0
     removed = engine().prune()
-    if removed:
-        print("Deleted Containers:")
-        for cid, _ in removed:
-            print(cid)
-        print()
-    print(f"Total reclaimed space: {fmt.human_size(sum(s for _, s in removed))}")
+    print(fmt.pruned_output("Deleted Containers", removed), end="")
     return 0

@@ -72,11 +72,14 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
     elif sub == "prune":
         what = "all images without at least one container associated to them" if values["all"] else "all dangling images"
         if not values["force"] and not confirm(
-                f"This will remove:\n  - all stopped containers\n  - {what}\n  - unused layers and blobs"):
+                f"This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n"
+                f"  - {what}\n  - unused layers and blobs"):
             return 0
         r = system.prune(eng, all_images=values["all"])
         if r["containers"]:
             print("Deleted Containers:\n" + "\n".join(r["containers"]) + "\n")
+        if r["networks"]:
+            print("Deleted Networks:\n" + "\n".join(r["networks"]) + "\n")
         if r["images"]:
             print("Deleted Images:\n" + "\n".join("deleted: " + i for i in r["images"]) + "\n")
         print(f"Total reclaimed space: {fmt.human_size(r['reclaimed'])}")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from ... import eprint
+from ... import format as fmt
 from ...common import engine
-from ...gotemplate import render
 from ...options import Command, opt
 
 TYPE_CHECKING = False
@@ -29,9 +27,5 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
             failed = 125
             continue
         objs.append(eng.inspect_image(img))
-    if values["format"]:
-        for o in objs:
-            print(render(values["format"], o))
-    else:
-        print(json.dumps(objs, indent=4))
+    print(fmt.inspect_output(objs, values["format"]), end="")
     return failed

@@ -25,12 +25,13 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
     eng = engine()
     nets = eng.networks
     pseudo = {n.name: n for n in nets.all() if n.driver != "bridge"}
+    running = eng.containers(all=False)
     objs = []
     failed = 0
     for ref in operands:
         try:
             net = pseudo.get(ref) or nets.get(ref)
-            objs.append(nets.inspect(net, eng))
+            objs.append(nets.inspect(nets.info(net, running)))
         except TuidockError as e:
             eprint(str(e))
             failed = e.exit_code

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-from runtime.errors import TuidockError
-
-from ... import eprint
-from ...common import engine
-from ...gotemplate import render
+from ... import format as fmt
+from ...common import each, engine
 from ...options import Command, opt
 
 TYPE_CHECKING = False
@@ -22,17 +17,7 @@ COMMAND = Command("volume inspect", "[OPTIONS] VOLUME [VOLUME...]", "Display det
 
 def execute(values: dict[str, Any], operands: list[str]) -> int:
     eng = engine()
-    objs = []
-    failed = 0
-    for name in operands:
-        try:
-            objs.append(eng.volume_inspect(name))
-        except TuidockError as e:
-            eprint(str(e))
-            failed = e.exit_code
-    if values["format"]:
-        for o in objs:
-            print(render(values["format"], o))
-    else:
-        print(json.dumps(objs, indent=4))
+    objs: list[dict[str, Any]] = []
+    failed = each(operands, lambda name: objs.append(eng.volume_inspect(name)), echo=False)
+    print(fmt.inspect_output(objs, values["format"]), end="")
     return failed

@@ -51,20 +51,17 @@ def matches(v: Volume, links: int, key: str, value: str) -> bool:
 
 
 def execute(values: dict[str, Any], operands: list[str]) -> int:
-    from runtime.engine import volumes
-
     flt = parse_filters(values["filter"])
-    eng = engine()
-    used = volumes.in_use(eng)
+    form = values["format"] or ""
     rows = []
-    for v in eng.volumes():
-        links = len(used.get(v.name, []))
+    for u in engine().volume_usage(sizes="Size" in form):
+        v = u.volume
+        links = len({user.id for user in u.users})
         if not all(any(matches(v, links, k, x) for x in xs) for k, xs in flt.items()):
             continue
-        form = values["format"] or ""
         rows.append({"Name": v.name, "Driver": v.driver, "Scope": "local", "Mountpoint": v.mountpoint,
                      "Labels": ",".join(f"{k}={val}" for k, val in sorted(v.labels.items())), "Links": str(links),
-                     "Size": fmt.human_size(eng.volume_size(v.name)) if "Size" in form else "N/A"})
+                     "Size": "N/A" if u.size is None else fmt.human_size(u.size)})
     if values["quiet"]:
         print("".join(r["Name"] + "\n" for r in rows), end="")
         return 0

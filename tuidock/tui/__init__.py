@@ -1,0 +1,1 @@
+"""The terminal UI: Textual screens over the engine (:mod:`runtime.engine`)."""
