@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ class Engine:
         self.run_dir = os.path.join(self.root, "run")
         self.images = ImageStore(self.root)
         self._sampler: Any = None  # runtime.cgroups.stats.Sampler, made by the first stats() call
+        self._stats_lock = threading.Lock()  # one stats() at a time: each CPU % is measured from the last
         self.volume_store = volumes_.VolumeStore(self.root)
 
     # ---- the store --------------------------------------------------------------
@@ -448,6 +450,7 @@ class Engine:
         this about once a second gives docker's figures, and with
         ``interval`` it reads, sleeps that long and reads again. ``infos``
         (containers already listed, as the TUI has them) spares listing them.
+        Safe to call from a worker thread; concurrent calls run one at a time.
         """
         from ..cgroups import stats
 
@@ -457,12 +460,13 @@ class Engine:
                    for i in infos
                    if i.state is not None and i.state.cgroup
                    and i.status in (ContainerStatus.RUNNING, ContainerStatus.PAUSED)]
-        if self._sampler is None:
-            self._sampler = stats.Sampler()
-        if interval > 0:
-            self._sampler.sample(targets)
-            time.sleep(interval)
-        return list(self._sampler.sample(targets))
+        with self._stats_lock:
+            if self._sampler is None:
+                self._sampler = stats.Sampler()
+            if interval > 0:
+                self._sampler.sample(targets)
+                time.sleep(interval)
+            return list(self._sampler.sample(targets))
 
     def update(self, ref: str, change: Resources, restart: RestartPolicy | None = None) -> ContainerRecord:
         """``docker update``: new limits (and restart policy) for a container.

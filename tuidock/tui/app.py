@@ -20,6 +20,7 @@ from runtime.errors import TuidockError
 
 from .. import config
 from .backend import Backend, Snapshot
+from .screens.listing import ScreenCommands
 
 # The app's actions that users may rebind in config.toml ([keys] action = "key").
 REBINDABLE = ("details", "new", "start", "stop", "restart", "pause", "delete", "exec", "attach", "logs", "filter",
@@ -38,10 +39,16 @@ class TuidockApp(App[int]):
     """tuidock's terminal UI."""
 
     TITLE = "tuidock"
+    # "Show images/volumes/networks" in the command palette on every screen.
+    COMMANDS = App.COMMANDS | {ScreenCommands}
     CSS_PATH = "tuidock.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("1", "switch_screen('containers')", "Containers", show=False, id="screen_containers"),
+        Binding("2", "switch_screen('images')", "Images", show=False, id="screen_images"),
+        Binding("3", "switch_screen('volumes')", "Volumes", show=False, id="screen_volumes"),
+        Binding("4", "switch_screen('networks')", "Networks", show=False, id="screen_networks"),
     ]
 
     def __init__(self, engine: Engine | None = None, settings: dict[str, Any] | None = None,
@@ -169,6 +176,29 @@ class TuidockApp(App[int]):
                         severity="warning" if code < 125 else "error")
 
     # ---- everywhere -----------------------------------------------------------
+
+    async def action_switch_screen(self, screen: str) -> None:
+        """``1``..``4``: the containers, images, volumes or networks screen (closing any detail screen on top)."""
+        from textual.screen import ModalScreen
+
+        from .screens.containers import ContainersScreen
+        from .screens.images import ImagesScreen
+        from .screens.networks import NetworksScreen
+        from .screens.volumes import VolumesScreen
+
+        if isinstance(self.screen, ModalScreen):
+            return  # a dialog is answered first
+        kinds: dict[str, type[Screen[Any]]] = {"images": ImagesScreen, "volumes": VolumesScreen,
+                                               "networks": NetworksScreen}
+        if screen != "containers" and isinstance(self.screen, kinds[screen]):
+            return
+        # The containers screen stays at the bottom (it is fed every snapshot); the others go on top of it.
+        base = next((i for i, s in enumerate(self.screen_stack) if isinstance(s, ContainersScreen)), None)
+        if base is not None:
+            while len(self.screen_stack) > base + 1:
+                self.pop_screen()
+        if screen != "containers":
+            self.push_screen(kinds[screen]())
 
     def action_help(self) -> None:
         from .screens.dialogs import HelpScreen
