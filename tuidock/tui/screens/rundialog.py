@@ -134,7 +134,11 @@ class RunDialog(ModalScreen[str | None]):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        self.action_submit()
+        """Enter moves to the next field; on the last one it runs the container."""
+        if event.input.id == TEXT_FIELDS[-1][0]:
+            self.action_submit()
+        else:
+            self.focus_next()
 
     @on(Button.Pressed, "#run")
     def _run(self) -> None:
