@@ -44,18 +44,13 @@ TIMEOUT = 5.0
 
 
 def _free_subnet() -> str:
-    """A random /24 of 10.200.0.0–10.250.255.0 that no route here overlaps (as the tests pick theirs)."""
-    import ipaddress
-    import random
+    """A random /24 of 10.192.0.0/10 that no route here overlaps (sessions run side by side)."""
+    from ipaddress import IPv4Network
 
     from runtime.net.bridge import host_routes
+    from runtime.net.ipam import random_free_subnet
 
-    routes = [net for net, _ in host_routes()]
-    for _ in range(200):
-        cand = ipaddress.IPv4Network(f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24")
-        if not any(cand.overlaps(r) for r in routes):
-            return str(cand)
-    raise RuntimeError("bench: no free /24 in 10.200.0.0/16-10.250.0.0/16")
+    return str(random_free_subnet(IPv4Network("10.192.0.0/10"), 24, [net for net, _ in host_routes()]))
 
 
 def cpu_ticks(pid: int) -> int:

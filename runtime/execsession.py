@@ -238,13 +238,7 @@ class Session:
                     self._flush()
 
     def _reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in _sys.reap_children():
             if pid == self.pid:
                 self.status = status
 

@@ -391,13 +391,7 @@ class Monitor:
                 self._read_client(c)
 
     def _reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in _sys.reap_children():
             if pid in self.workers:
                 self.workers.discard(pid)
             elif pid == self.pid and self.pid:

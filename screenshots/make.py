@@ -11,24 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shots import app_on, cli, throwaway_root  # noqa: E402
+
 SIZE = (150, 44)
-ENV = {"TUIDOCK_CGROUP_PARENT": "/tuidock-screenshots", "TUIDOCK_BRIDGE": "tdshot0",
-       "TUIDOCK_SUBNET": "10.231.77.0/24"}
-
-
-def cli(root: str, *args: str, ok: tuple[int, ...] = (0,)) -> str:
-    out = subprocess.run([sys.executable, "-m", "tuidock", "--root", root, *args], capture_output=True,
-                         text=True, env={**os.environ, **ENV})
-    if out.returncode not in ok:
-        raise SystemExit(f"screenshots/make.py: tuidock {' '.join(args)}: {out.stderr.strip()}")
-    return out.stdout.strip()
 
 
 def containers(root: str) -> None:
@@ -45,16 +33,7 @@ def containers(root: str) -> None:
 
 
 async def shoot(root: str) -> None:
-    from runtime.engine.engine import Engine
-    from tuidock.tui.app import TuidockApp
-
-    settings = {"detach_keys": "ctrl-p,ctrl-q", "refresh_interval": 1.0, "theme": "textual-dark", "keys": {}}
-    app = TuidockApp(Engine(root, ENV["TUIDOCK_CGROUP_PARENT"]), settings=settings)
-
-    def save(name: str) -> None:
-        app.save_screenshot(os.path.join(HERE, f"{name}.svg"))
-        print(f"screenshots/{name}.svg")
-
+    app, save = app_on(root)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(12)  # a dozen samples: trends and plots have something to show
         save("containers")
@@ -84,27 +63,9 @@ async def shoot(root: str) -> None:
 
 
 def main() -> int:
-    if os.geteuid() != 0:
-        sys.stderr.write("screenshots/make.py: run as root (it starts real containers)\n")
-        return 1
-    base = tempfile.mkdtemp(prefix="tuidock-shots-")
-    root = os.path.join(base, "root")
-    os.environ.update(ENV)
-    try:
+    with throwaway_root() as (root, _):
         containers(root)
         asyncio.run(shoot(root))
-        time.sleep(0.2)
-    finally:
-        subprocess.run([sys.executable, "-m", "tuidock", "--root", root, "rm", "-f", "-v", "web", "cruncher",
-                        "hostnet", "batch-job", "later"], capture_output=True, env={**os.environ, **ENV})
-        subprocess.run([sys.executable, "-m", "tuidock", "--root", root, "system", "prune", "-a", "-f"],
-                       capture_output=True, env={**os.environ, **ENV})
-        shutil.rmtree(base, ignore_errors=True)
-        parent = ENV["TUIDOCK_CGROUP_PARENT"].strip("/")
-        for d in [f"/sys/fs/cgroup/{parent}"] + [os.path.join(f"/sys/fs/cgroup/{h}", parent)
-                                                  for h in os.listdir("/sys/fs/cgroup")]:
-            if os.path.isdir(d):
-                os.rmdir(d)  # empty now: every container's cgroup went with it
     return 0
 
 

@@ -26,6 +26,8 @@ from .changes import is_opaque, is_whiteout
 
 
 class FileType(enum.Enum):
+    """What a name in a layer is (one vocabulary for the layer analysis and :mod:`.layerview`)."""
+
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"
@@ -33,6 +35,9 @@ class FileType(enum.Enum):
     BLOCK = "block"
     FIFO = "fifo"
     SOCKET = "socket"
+    # A 0/0 character device: the name is deleted from the layers below. layerview shows it as such;
+    # the analysis here reports it as a deletion (Change.DELETED) instead.
+    WHITEOUT = "whiteout"
 
     @classmethod
     def of(cls, mode: int) -> FileType:

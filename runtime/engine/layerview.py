@@ -16,7 +16,6 @@ deleted (the same rules as ``diff``, :mod:`runtime.engine.changes`).
 
 from __future__ import annotations
 
-import enum
 import os
 import stat
 from dataclasses import dataclass, replace
@@ -24,21 +23,14 @@ from dataclasses import dataclass, replace
 from ..errors import NotFound
 from ..images.store import ImageStore, hex_of
 from .changes import is_opaque, is_whiteout
-from .imagelayers import Change as Change  # the image layers screen's A/C/D: one vocabulary for both views
+# The image layers screen's A/C/D and file types: one vocabulary for both views.
+from .imagelayers import Change as Change
+from .imagelayers import FileType
 from .specgen import ContainerPaths
 
+Kind = FileType  # this module's name for it
+
 PREVIEW = 64 << 10  # how much of a file the viewers read
-
-
-class Kind(enum.Enum):
-    FILE = "file"
-    DIR = "dir"
-    SYMLINK = "symlink"
-    CHAR = "char"
-    BLOCK = "block"
-    FIFO = "fifo"
-    SOCKET = "socket"
-    WHITEOUT = "whiteout"  # a 0/0 character device: the name is deleted from the layers below
 
 
 _KINDS = ((stat.S_ISDIR, Kind.DIR), (stat.S_ISREG, Kind.FILE), (stat.S_ISLNK, Kind.SYMLINK),

@@ -106,6 +106,21 @@ def free_subnet(pool: IPv4Network, prefixlen: int, used: Iterable[IPv4Network]) 
     raise Conflict(f"subnet pool {pool}: every /{prefixlen} is in use (pass --subnet)")
 
 
+def random_free_subnet(pool: IPv4Network, prefixlen: int, used: Iterable[IPv4Network],
+                       tries: int = 200) -> IPv4Network:
+    """A free ``/prefixlen`` of ``pool`` picked at random, so sessions started side by side (test runs,
+    benchmarks) rarely reach for the same one; ``free_subnet`` is the deterministic choice for users."""
+    import random
+
+    taken = list(used)
+    count = 2 ** (prefixlen - pool.prefixlen)
+    for _ in range(tries):
+        cand = IPv4Network((int(pool.network_address) + random.randrange(count) * 2 ** (32 - prefixlen), prefixlen))
+        if not any(cand.overlaps(u) for u in taken):
+            return cand
+    raise Conflict(f"subnet pool {pool}: no free /{prefixlen} found in {tries} tries")
+
+
 def routes_from_proc(text: str) -> list[tuple[IPv4Network, str]]:
     """The IPv4 routes in /proc/net/route text, as (destination, 'route DST dev IFACE').
 

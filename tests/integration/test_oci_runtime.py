@@ -55,9 +55,19 @@ def rt(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProce
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+def default_parent_dirs() -> list[str]:
+    """Where tuidock-runtime puts containers whose bundle names no cgroupsPath (``/tuidock-runtime``)."""
+    from runtime import cgroups
+
+    lay = cgroups.layout()
+    mounts = set(lay.v1.values()) | ({lay.unified} if lay.unified else set())
+    return [m + "/tuidock-runtime" for m in sorted(mounts)]
+
+
 @pytest.fixture
 def rtroot(tmp_path: Path):
     root = tmp_path / "rt-state"
+    existed = {d for d in default_parent_dirs() if os.path.isdir(d)}
     yield root
     from runtime import launch
 
@@ -65,6 +75,10 @@ def rtroot(tmp_path: Path):
         if name != "run":
             rt(root, "delete", "--force", name)
     launch.stop_servers(str(root / "run"))
+    # runc spec's bundles name no cgroup, so the runtime's default parent is made: remove it if this test made it.
+    for d in default_parent_dirs():
+        if d not in existed and os.path.isdir(d):
+            os.rmdir(d)
 
 
 CASES = {

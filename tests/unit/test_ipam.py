@@ -115,3 +115,14 @@ def test_leases_round_trip_and_parallel_writers_never_share_an_address(tmp_path)
     leases = store.leases(net)
     assert sorted(le.ip for le in leases.leases.values()) == sorted(got)
     assert isinstance(leases, Leases) and leases.without(f"{0:064x}").leases.keys() == set(leases.leases) - {f"{0:064x}"}
+
+
+def test_random_free_subnet_stays_in_the_pool_and_off_used_ranges() -> None:
+    from ipaddress import IPv4Network
+
+    from runtime.net.ipam import random_free_subnet
+
+    pool, used = IPv4Network("10.192.0.0/22"), [IPv4Network("10.192.0.0/23"), IPv4Network("10.192.3.0/24")]
+    assert {random_free_subnet(pool, 24, used) for _ in range(20)} == {IPv4Network("10.192.2.0/24")}
+    with pytest.raises(Conflict):
+        random_free_subnet(pool, 24, [pool], tries=5)

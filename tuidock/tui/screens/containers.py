@@ -18,6 +18,7 @@ from runtime.engine.model import ContainerInfo, ContainerStatus
 
 from .. import view
 from ..backend import Snapshot
+from .listing import cursor_key
 
 if TYPE_CHECKING:
     from ..app import TuidockApp
@@ -126,14 +127,7 @@ class ContainersScreen(Screen[None]):
             table.move_cursor(row=table.get_row_index(cursor), animate=False)
 
     def selected_id(self) -> str | None:
-        table = self.query_one("#containers", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return str(key.value) if key.value is not None else None
+        return cursor_key(self.query_one("#containers", DataTable))
 
     def selected(self) -> ContainerInfo | None:
         cid = self.selected_id()

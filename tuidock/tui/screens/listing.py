@@ -14,6 +14,7 @@ from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from runtime.errors import TuidockError
 
@@ -25,6 +26,17 @@ T = TypeVar("T")
 SCREENS = (("containers", "1"), ("images", "2"), ("volumes", "3"), ("networks", "4"))
 RELOAD_SECONDS = 3.0  # the lists change only through actions (reloaded at once) or other terminals
 
+
+
+def cursor_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under the table's cursor (None for an empty table)."""
+    if not table.row_count:
+        return None
+    try:
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+    except CellDoesNotExist:
+        return None
+    return str(key.value) if key.value is not None else None
 
 class ScreenCommands(Provider):
     """The command palette's way to the four screens (``Show images`` and so on)."""
@@ -166,14 +178,7 @@ class ListingScreen(Screen[None], Generic[T]):
     # ---- the selection ------------------------------------------------------------
 
     def selected_key(self) -> str | None:
-        table = self.query_one(f"#{self.TABLE_ID}", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return str(key.value) if key.value is not None else None
+        return cursor_key(self.query_one(f"#{self.TABLE_ID}", DataTable))
 
     def selected(self) -> T | None:
         key = self.selected_key()
