@@ -88,7 +88,15 @@ class Bench:
         self.n = containers
         self.tmp = Path(tempfile.mkdtemp(prefix="tuidock-bench-"))
         self.root = self.tmp / "root"
-        self.env = {**os.environ, "TUIDOCK_ROOT": str(self.root), "TUIDOCK_CGROUP_PARENT": "/tuidock-bench"}
+        from tui import own_network  # bench/tui.py, beside this script
+
+        # Its own root, cgroup parent, bridge and subnet: nothing of the user's tuidock is touched.
+        self.env = {**os.environ, "TUIDOCK_ROOT": str(self.root), "TUIDOCK_CGROUP_PARENT": "/tuidock-bench",
+                    **own_network()}
+        from runtime.engine.networking import Networks
+
+        # Record the default network now, so every engine on this root uses this bridge and subnet.
+        Networks(str(self.root), self.env).default()
         self.rows: list[tuple[str, str, str, str]] = []
         self.stats_rows: list[tuple[int, float, float]] = []
 
@@ -98,7 +106,7 @@ class Bench:
         for tool in ("podman", "runc", "hyperfine"):
             if not shutil.which(tool):
                 sys.exit(f"bench: {tool} is not installed (./setup.sh --test)")
-        sh(TUIDOCK, "run", "--rm", "busybox", "true", env=self.env)
+        sh(TUIDOCK, "run", "--rm", "--network", "none", "busybox", "true", env=self.env)
         from runtime.images.store import ImageStore
 
         store = ImageStore(str(self.root))
@@ -118,8 +126,12 @@ class Bench:
 
     def cleanup(self) -> None:
         sh(TUIDOCK, "rm", "-f", *self.tuidock_ids(), env=self.env, check=False)
+        sh(TUIDOCK, "system", "prune", "-a", "-f", env=self.env, check=False)  # its bridge and rules too
         if shutil.which("podman"):
-            sh("podman", "rm", "-f", "--all", check=False)
+            # Only the containers of the bench's own image: the machine's other podman containers are not ours.
+            ours = sh("podman", "ps", "-aq", "--filter", f"ancestor={PODMAN_IMAGE}", check=False).stdout.split()
+            if ours:
+                sh("podman", "rm", "-f", *ours, check=False)
             sh("podman", "rmi", "-f", PODMAN_IMAGE, check=False)
         from runtime import launch
 
@@ -273,7 +285,7 @@ def main() -> None:
     if args.only in (None, "tui"):
         if not shutil.which("tmux"):
             sys.exit("bench: tmux is not installed (./setup.sh --test)")
-        import tui  # bench/tui.py, beside this script
+        import tui
 
         tui_table = tui.measure()
         RESULTS.mkdir(exist_ok=True)

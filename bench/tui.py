@@ -53,6 +53,11 @@ def _free_subnet() -> str:
     return str(random_free_subnet(IPv4Network("10.192.0.0/10"), 24, [net for net, _ in host_routes()]))
 
 
+def own_network() -> dict[str, str]:
+    """A bridge name and a free subnet of the benchmark's own (TUIDOCK_BRIDGE, TUIDOCK_SUBNET)."""
+    return {"TUIDOCK_BRIDGE": f"tdb{secrets.token_hex(4)}", "TUIDOCK_SUBNET": _free_subnet()}
+
+
 def cpu_ticks(pid: int) -> int:
     """utime + stime of every thread of ``pid``, in clock ticks (children's time is not in these two fields)."""
     with open(f"/proc/{pid}/stat") as f:
@@ -133,7 +138,7 @@ class TuiBench:
         self.root = self.tmp / "root"
         self.parent = f"/tuidock-bench-tui-{secrets.token_hex(4)}"
         self.env = {**os.environ, "TUIDOCK_ROOT": str(self.root), "TUIDOCK_CGROUP_PARENT": self.parent,
-                    "TUIDOCK_BRIDGE": f"tdb{secrets.token_hex(4)}", "TUIDOCK_SUBNET": _free_subnet()}
+                    **own_network()}
         from runtime.engine.networking import Networks
 
         # Record the default network now, so every engine on this root uses this bridge and subnet.
