@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from typing import Any
 
 from . import cgroups, init, procfs, rootfs, state
@@ -157,17 +158,28 @@ def _kill(pid: int) -> None:
 
 
 def teardown(request: dict[str, Any], cg_path: str) -> tuple[dict[str, Any], list[int]]:
-    """In a worker, after PID 1 exited: OOM kills, remove the cgroup, undo the network, decide on a restart."""
+    """After PID 1 exited: OOM kills, remove the cgroup, undo the network, decide on a restart.
+
+    A step that fails is reported in ``errors`` and does not stop the ones
+    after it: a network clean-up that went wrong must not cancel a restart.
+    """
     oom = False
+    errors: list[str] = []
     if cg_path:
         cg = cgroups.open_cgroup(cg_path)
         if cg.exists():
             oom = cg.oom_kill_count() > 0
-            cg.destroy()
+            try:
+                cg.destroy()
+            except RuntimeFailure as e:
+                errors.append(str(e))
     hooks = load_hooks(request)
-    hooks.poststop(request)
+    try:
+        hooks.poststop(request)
+    except Exception:
+        errors.append(traceback.format_exc())
     st = state.update(request["state_dir"], oom_killed=oom)
-    return {"oom": oom, "restart": bool(hooks.should_restart(request, st))}, []
+    return {"oom": oom, "restart": bool(hooks.should_restart(request, st)), "errors": errors}, []
 
 
 def finalize(request: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:

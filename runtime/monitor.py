@@ -308,6 +308,8 @@ class Monitor:
         try:
             report, _ = container.teardown(self.request, self.cgroup)
             restart, oom = bool(report["restart"]), bool(report["oom"])
+            for error in report["errors"]:
+                self._log(error)
         except Exception:
             self._log(traceback.format_exc())
         # The published ports' rules are gone: let the host ports go too.

@@ -240,6 +240,10 @@ def index_of(name: str, sysfs: str = "/sys/class/net") -> int | None:
             return int(f.read())
     except (FileNotFoundError, NotADirectoryError, ValueError):
         return None
+    except OSError as e:
+        if e.errno in (errno.EINVAL, errno.ENODEV):
+            return None  # being unregistered (its namespace is going away): sysfs still lists it, reads fail
+        raise
 
 
 def delete_link(rt: Rtnl, name: str) -> bool:
