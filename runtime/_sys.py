@@ -12,9 +12,12 @@ Callers match on ``errno``, never on the message text.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # the C functions under signal.py's enum wrappers
 import ctypes
 import os
 import platform
+from collections.abc import Callable
+from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -220,3 +223,39 @@ def reap_children() -> list[tuple[int, int]]:
         if pid == 0:
             return out
         out.append((pid, status))
+
+
+# PyDLL keeps the GIL across the call: the child starts holding it, as after os.fork().
+_pyapi = ctypes.PyDLL(None, use_errno=True)
+_pyapi.fork.restype = ctypes.c_int
+_pyapi.PyOS_AfterFork_Child.restype = None
+
+
+def fork_quiet() -> int:
+    """fork(2) without CPython's at-fork callbacks; 0 in the child, as ``os.fork()``.
+
+    ``os.fork()`` runs every ``os.register_at_fork`` callback: threading
+    rebuilds its bookkeeping, random reseeds, logging takes and resets its
+    locks. In a child of the fork server each of those writes copies shared
+    pages, about 0.5 MB per long-lived monitor for work it never needs. Only
+    for a process with a single thread (the fork server and the monitors
+    are): then the interpreter's own state is as consistent in the child as
+    it was in the parent. A child that will run arbitrary code calls
+    :func:`after_fork_child` first.
+    """
+    pid: int = _pyapi.fork()
+    if pid < 0:
+        raise OSError(ctypes.get_errno(), f"fork: {os.strerror(ctypes.get_errno())}")
+    return pid
+
+
+def after_fork_child() -> None:
+    """In a child of :func:`fork_quiet`: what ``os.fork()`` would have done there (locks, threading, random)."""
+    _pyapi.PyOS_AfterFork_Child()
+
+
+def set_handler(sig: int, handler: Callable[[int, Any], None] | int) -> None:
+    """``signal.signal`` without its enum conversions, whose Python code would copy pages in a forked monitor."""
+    if isinstance(handler, int):  # SIG_DFL or SIG_IGN: the C function knows only its own objects
+        handler = _signal.SIG_IGN if handler == _signal.SIG_IGN else _signal.SIG_DFL
+    _signal.signal(sig, handler)

@@ -28,7 +28,7 @@ import struct
 import sys
 import time
 
-from . import control
+from . import _sys, control
 from .launch import socket_name
 
 TYPE_CHECKING = False
@@ -94,8 +94,8 @@ def _child(conn: socket.socket, listener: socket.socket, wake_r: int, wake_w: in
     os.close(wake_r)
     os.close(wake_w)
     signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _sys.set_handler(signal.SIGCHLD, signal.SIG_DFL)  # not signal.signal: its enum wrapping copies pages
+    _sys.set_handler(signal.SIGTERM, signal.SIG_DFL)
     os.setsid()
     try:
         if _peer_uid(conn) != os.getuid():
@@ -108,8 +108,6 @@ def _child(conn: socket.socket, listener: socket.socket, wake_r: int, wake_w: in
             pass
         return
     conn.settimeout(None)
-    from . import _sys
-
     if request.get("op") == "exec":
         from . import execsession
 
@@ -125,8 +123,6 @@ def _child(conn: socket.socket, listener: socket.socket, wake_r: int, wake_w: in
 
 def serve(run_dir: str, fingerprint: str, ready_fd: int) -> None:
     _preload()
-    from . import _sys
-
     _sys.set_name("tuidock-forksrv")
     dfd = os.open(run_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     path = f"/proc/self/fd/{dfd}/{socket_name(fingerprint)}"
@@ -188,7 +184,7 @@ def serve(run_dir: str, fingerprint: str, ready_fd: int) -> None:
                     conn, _ = listener.accept()
                 except OSError:
                     continue
-                pid = os.fork()
+                pid = _sys.fork_quiet()
                 if pid == 0:
                     try:
                         _child(conn, listener, wake_r, wake_w)

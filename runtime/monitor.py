@@ -13,17 +13,18 @@ steady state small: creating the container, which runs through a lot of
 code, happens in a short-lived worker it forks (:mod:`runtime.container`);
 tearing down and ``--rm`` run in the monitor itself at the end of its life,
 when the pages they touch no longer cost anything. It is a child subreaper, so PID 1, created
-by a worker's child, becomes its child. One ``selectors`` loop serves the
+by a worker's child, becomes its child. One epoll loop serves the
 output, the clients and the SIGCHLD wakeup pipe.
 """
 
 from __future__ import annotations
 
+import _socket
 import errno
 import fcntl
 import json
 import os
-import selectors
+import select
 import signal
 import socket
 import struct
@@ -43,6 +44,71 @@ CLIENT_BUFFER_LIMIT = 4 << 20  # a slow attached client is dropped beyond this
 DRAIN_TIMEOUT = 2.0
 WORKER_TIMEOUT = 120.0
 RESTART_BASE, RESTART_MAX, RESTART_RESET_AFTER = 0.1, 60.0, 10.0  # docker's back-off
+
+
+READ, WRITE = 1, 2  # the events a registration asks for, as in selectors
+
+
+class Key:
+    __slots__ = ("fd", "events", "data")
+
+    def __init__(self, fd: int, events: int, data: str) -> None:
+        self.fd = fd
+        self.events = events
+        self.data = data
+
+
+class Poller:
+    """What the monitor needs of ``selectors``, on epoll(7) in a few lines of its own.
+
+    ``selectors`` runs several layers of Python per call; in a monitor every
+    page that code touches is copied out of what the fork server shares.
+    Errors and hang-ups count as both readable and writable, as there, so
+    the read or write that follows sees them.
+    """
+
+    __slots__ = ("ep", "keys")
+
+    def __init__(self) -> None:
+        self.ep = select.epoll()
+        self.keys: dict[int, Key] = {}
+
+    def register(self, fileobj: Any, events: int, data: str) -> None:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        self.ep.register(fd, _mask(events))
+        self.keys[fd] = Key(fd, events, data)
+
+    def modify(self, fileobj: Any, events: int, data: str) -> None:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        if fd not in self.keys:
+            raise KeyError(fd)
+        self.ep.modify(fd, _mask(events))
+        self.keys[fd] = Key(fd, events, data)
+
+    def unregister(self, fileobj: Any) -> None:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        del self.keys[fd]
+        try:
+            self.ep.unregister(fd)
+        except OSError:
+            pass
+
+    def select(self, timeout: float | None = None) -> list[tuple[Key, int]]:
+        ready = []
+        for fd, ev in self.ep.poll(-1 if timeout is None else timeout, max(len(self.keys), 1)):
+            key = self.keys.get(fd)
+            if key is not None:
+                events = (READ if ev & ~select.EPOLLOUT else 0) | (WRITE if ev & ~select.EPOLLIN else 0)
+                ready.append((key, events & key.events))
+        return ready
+
+
+def _mask(events: int) -> int:
+    return (select.EPOLLIN if events & READ else 0) | (select.EPOLLOUT if events & WRITE else 0)
+
+
+def _wake(signum: int, frame: Any) -> None:
+    """A signal's only job here is to write the wake-up byte (set_wakeup_fd) that ends select()."""
 
 
 class Client:
@@ -66,7 +132,7 @@ class WorkerError(Exception):
 class Monitor:
     def __init__(self, request: dict[str, Any], first: socket.socket | None) -> None:
         self.request = request
-        self.sel = selectors.DefaultSelector()
+        self.sel = Poller()
         self.clients: dict[int, Client] = {}
         self.first = first
         self.state_dir = ""
@@ -93,9 +159,10 @@ class Monitor:
 
     def in_worker(self, what: str, *args: Any) -> tuple[dict[str, Any], list[int]]:
         """Run ``runtime.container.<what>(*args)`` in a forked child; its report and descriptors."""
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
+        parent, child = _socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # no Python wrapper objects
+        pid = _sys.fork_quiet()  # the monitor's pages stay as they are; the worker's do not matter
         if pid == 0:
+            _sys.after_fork_child()
             parent.close()
             reply: dict[str, Any]
             fds: list[int] = []
@@ -104,8 +171,8 @@ class Monitor:
                 # wake-up pipe) is the worker's business; a wake-up byte written
                 # to a descriptor number since reused would corrupt a protocol.
                 signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _sys.set_handler(signal.SIGCHLD, signal.SIG_DFL)
+                _sys.set_handler(signal.SIGTERM, signal.SIG_DFL)
                 _sys.close_range(3, child.fileno() - 1)
                 _sys.close_range(child.fileno() + 1)
                 from . import container
@@ -118,21 +185,21 @@ class Monitor:
                     reply["request"] = prepared
                 reply["traceback"] = traceback.format_exc()
             try:
-                data = json.dumps(reply).encode()
-                socket.send_fds(child, [data], fds) if fds else child.send(data)
+                data = control.encode(reply)
+                socket.send_fds(child, [data], fds) if fds else child.send(data)  # type: ignore[arg-type]
             finally:
                 os._exit(0)
         child.close()
         self.workers.add(pid)
         parent.settimeout(WORKER_TIMEOUT)
         try:
-            data, fds, _, _ = socket.recv_fds(parent, 1 << 20, 64)
+            data, fds, _, _ = socket.recv_fds(parent, 1 << 20, 64)  # type: ignore[arg-type]  # any socket will do
         except (TimeoutError, OSError) as e:
-            data, fds = json.dumps({"error": f"monitor: {what} worker: {e}", "code": 125}).encode(), []
+            data, fds = control.encode({"error": f"monitor: {what} worker: {e}", "code": 125}), []
         finally:
             parent.close()
             self._reap()
-        reply = json.loads(data) if data else {"error": f"monitor: {what} worker died", "code": 125}
+        reply = control.decode(data) if data else {"error": f"monitor: {what} worker died", "code": 125}
         if "error" in reply:
             for fd in fds:
                 os.close(fd)
@@ -144,11 +211,13 @@ class Monitor:
     def _signals(self) -> None:
         _sys.prctl(_sys.PR_SET_CHILD_SUBREAPER, 1)
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
+        # _sys.set_handler, not signal.signal: the wrapper's enum conversions
+        # run a lot of Python, and every page it touches is copied.
+        _sys.set_handler(signal.SIGCHLD, _wake)
         for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN):
-            signal.signal(sig, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, lambda *_: None)  # handled in the loop: stop the container
-        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
+            _sys.set_handler(sig, signal.SIG_IGN)
+        _sys.set_handler(signal.SIGTERM, _wake)  # handled in the loop: stop the container
+        self.sel.register(self.wake_r, READ, "wake")
 
     def _listen(self) -> None:
         dfd = os.open(self.state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -165,7 +234,7 @@ class Monitor:
         finally:
             os.close(dfd)
         self.listener = s
-        self.sel.register(s, selectors.EVENT_READ, "listen")
+        self.sel.register(s, READ, "listen")
 
     def _adopt(self, report: dict[str, Any], fds: list[int]) -> None:
         """Take over what a create worker made: PID 1 and its descriptors."""
@@ -189,7 +258,7 @@ class Monitor:
             self.start_fds = (named["start"], named["exec"])
         for fd in self.outputs:
             os.set_blocking(fd, False)
-            self.sel.register(fd, selectors.EVENT_READ, "output")
+            self.sel.register(fd, READ, "output")
         if self.stdin_fd is not None and self.stdin_fd not in self.outputs:
             os.set_blocking(self.stdin_fd, False)
 
@@ -214,7 +283,7 @@ class Monitor:
         self._adopt(report, fds)
         if first is not None:
             self.clients[first.sock.fileno()] = first
-            self.sel.register(first.sock, selectors.EVENT_READ, "client")
+            self.sel.register(first.sock, READ, "client")
             key = "started" if report["started"] else "created"
             extra = {"notice": report["notice"]} if report.get("notice") else {}
             self._reply(first, {key: self.pid, "id": self.request["id"], **extra})
@@ -267,7 +336,7 @@ class Monitor:
                 self._log(reply["traceback"])
         if first is not None:
             self.clients[first.sock.fileno()] = first
-            self.sel.register(first.sock, selectors.EVENT_READ, "client")
+            self.sel.register(first.sock, READ, "client")
             self._reply(first, {k: v for k, v in reply.items() if k in ("error", "code")})
             self._flush_all(1.0)
         if request is not None:
@@ -365,7 +434,7 @@ class Monitor:
 
     # ---- events -----------------------------------------------------------------------
 
-    def _dispatch(self, key: selectors.SelectorKey, events: int) -> None:
+    def _dispatch(self, key: Key, events: int) -> None:
         kind = key.data
         if kind == "wake":
             signals = b""
@@ -387,9 +456,9 @@ class Monitor:
             c = self.clients.get(key.fd)
             if c is None:
                 return
-            if events & selectors.EVENT_WRITE:
+            if events & WRITE:
                 self._flush(c)
-            if events & selectors.EVENT_READ:
+            if events & READ:
                 self._read_client(c)
 
     def _reap(self) -> None:
@@ -411,7 +480,7 @@ class Monitor:
                 return
             s.setblocking(False)
             self.clients[s.fileno()] = Client(s)
-            self.sel.register(s, selectors.EVENT_READ, "client")
+            self.sel.register(s, READ, "client")
 
     def _read_output(self, fd: int) -> None:
         stream = self.outputs[fd]
@@ -477,7 +546,7 @@ class Monitor:
         except OSError:
             self._drop(c)
             return
-        want = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0)
+        want = READ | (WRITE if c.out else 0)
         try:
             self.sel.modify(c.sock, want, "client")
         except (KeyError, ValueError):

@@ -16,6 +16,14 @@ Progress is reported through a callback with :class:`BuildEvent` values
 (the CLI prints docker's lines; the TUI streams them from a worker thread).
 A failing step leaves no container and no staged file behind; the images of
 the steps that succeeded stay, as cache.
+
+A :class:`~runtime.cancel.Cancel` set from another thread (the TUI's escape,
+the CLI's Ctrl-C) stops the build before the next instruction, and during a
+RUN: the connection relaying the container's output is watched by it, so
+``set()`` ends the relay at once; the container is then removed (killed
+first) like any failed step's, and the build raises
+:class:`~runtime.cancel.Cancelled`. As after a failure, the images of the
+steps already done stay, as cache; the cancelled step leaves nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import control
+from ..cancel import Cancel
 from ..errors import InvalidArgument, NotFound, TuidockError
 from ..images import configedit, dockerfile, reference, shellword
 from ..images import layers as layerlib
@@ -139,8 +148,10 @@ class _State:
 
 
 class Builder:
-    def __init__(self, engine: Engine, opts: BuildOptions, progress: Callable[[BuildEvent], None] | None = None) -> None:
+    def __init__(self, engine: Engine, opts: BuildOptions, progress: Callable[[BuildEvent], None] | None = None,
+                 cancel: Cancel | None = None) -> None:
         self.engine = engine
+        self.cancel = cancel
         self.store = engine.images
         self.opts = opts
         self.progress = progress or (lambda e: None)
@@ -157,6 +168,10 @@ class Builder:
 
     def emit(self, kind: EventKind, text: str = "", **kw: Any) -> None:
         self.progress(BuildEvent(kind, text, self.step, self.total, **kw))
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None:
+            self.cancel.check(f"build {self.opts.tags[0] if self.opts.tags else self.opts.context}")
 
     # ---- the Dockerfile --------------------------------------------------------
 
@@ -323,6 +338,7 @@ class Builder:
         try:
             self.emit(EventKind.RUNNING, cid[:12])
             code = self._relay(conn)
+            self.check_cancel()  # the relay ended because of it: the container may still run (removed below)
             info = self.engine.wait(cid)
             if code is None:
                 st_ = info.state
@@ -345,6 +361,8 @@ class Builder:
 
     def _relay(self, conn: control.Connection) -> int | None:
         code: int | None = None
+        if self.cancel is not None:
+            self.cancel.watch(conn.sock)  # set() shuts it down: frames() sees end of file
         try:
             for kind, payload in conn.frames():
                 if kind == control.STDOUT:
@@ -356,6 +374,8 @@ class Builder:
                     if obj.get("exitCode") is not None:
                         code = int(obj["exitCode"])
         finally:
+            if self.cancel is not None:
+                self.cancel.forget(conn.sock)
             conn.close()
         return code
 
@@ -391,6 +411,7 @@ class Builder:
         self.advance(st, img)
 
     def dispatch(self, st: _State, ins: Instruction, ignore: str | None = None, meta: dict[str, str] | None = None) -> None:
+        self.check_cancel()
         kw = ins.keyword
         if kw == "RUN":
             self.run(st, ins)
@@ -438,6 +459,7 @@ class Builder:
                     meta[name] = shellword.expand(default, meta, self.escape)
         st: _State | None = None
         for stage in stages:
+            self.check_cancel()
             self.step += 1
             self.emit(EventKind.STEP, stage.from_.original)
             st = self.from_(stage, meta)
@@ -464,6 +486,7 @@ class Builder:
         unused = sorted(set(self.opts.build_args) - self.used_args - PREDEFINED_ARGS)
         if unused:
             self.emit(EventKind.WARNING, f"One or more build-args [{' '.join(unused)}] were not consumed")
+        self.check_cancel()  # the last chance: after this the build is done and tagged
         final = self.store.get(st.image_id)
         self.emit(EventKind.BUILT, final.short_id)
         for t in tags:
@@ -472,7 +495,8 @@ class Builder:
         return BuildResult(self.store.get(final.id), tuple(tags), self.step, self.cached)
 
 
-def build(engine: Engine, opts: BuildOptions, progress: Callable[[BuildEvent], None] | None = None) -> BuildResult:
-    """Run a build; ``progress`` receives every event (from the calling thread)."""
+def build(engine: Engine, opts: BuildOptions, progress: Callable[[BuildEvent], None] | None = None,
+          cancel: Cancel | None = None) -> BuildResult:
+    """Run a build; ``progress`` receives every event (from the calling thread); ``cancel`` stops it."""
     engine.setup()
-    return Builder(engine, opts, progress).build()
+    return Builder(engine, opts, progress, cancel).build()

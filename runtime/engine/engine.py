@@ -25,6 +25,7 @@ from ..images.store import Image, ImageStore
 from ..oci import runtime
 from ..state import State, Status
 from . import changes as changes_
+from . import filecache
 from . import inspect as inspect_
 from . import mounts as mounts_
 from . import volumes as volumes_
@@ -62,6 +63,10 @@ class Engine:
         self._sampler: Any = None  # runtime.cgroups.stats.Sampler, made by the first stats() call
         self._stats_lock = threading.Lock()  # one stats() at a time: each CPU % is measured from the last
         self.volume_store = volumes_.VolumeStore(self.root)
+        # Records and states parsed once per change, and each container's paths: the TUI lists every
+        # container every second, and parsing them again was most of its sampler's time.
+        self._files = filecache.ParsedFiles()
+        self._paths: dict[str, ContainerPaths] = {}
 
     # ---- the store --------------------------------------------------------------
 
@@ -96,7 +101,12 @@ class Engine:
     # ---- finding containers ----------------------------------------------------
 
     def paths(self, cid: str) -> ContainerPaths:
-        return ContainerPaths(self.root, cid)
+        p = self._paths.get(cid)
+        if p is None:
+            if len(self._paths) >= filecache.MAX_FILES:
+                self._paths.clear()
+            p = self._paths[cid] = ContainerPaths(self.root, cid)
+        return p
 
     def _ids(self) -> list[str]:
         try:
@@ -126,14 +136,17 @@ class Engine:
 
     def record(self, cid: str) -> ContainerRecord:
         try:
-            return ContainerRecord.from_json(fsutil.read_json(self.paths(cid).record))
+            return self._files.load(self.paths(cid).record, ContainerRecord.from_json)
         except FileNotFoundError:
             raise NotFound(f"no such container: {cid}") from None
 
     def info(self, cid: str) -> ContainerInfo:
         rec = self.record(cid)
         d = self.paths(cid).dir
-        st = state.load(d)
+        try:
+            st: State | None = self._files.load(state.path(d), State.from_json)
+        except FileNotFoundError:
+            st = None
         if st is not None:
             seen = state.observe(st)
             if seen.status is not st.status:
@@ -583,11 +596,14 @@ class Engine:
 
         return commit_.commit(self, ref, repo_tag, message, author, changes, pause)
 
-    def build(self, opts: BuildOptions, progress: Callable[[BuildEvent], None] | None = None) -> BuildResult:
-        """``docker build``; ``progress`` receives every step's events on the calling thread."""
+    def build(self, opts: BuildOptions, progress: Callable[[BuildEvent], None] | None = None, *,
+              cancel: Cancel | None = None) -> BuildResult:
+        """``docker build``; ``progress`` receives every step's events on the calling thread. ``cancel.set()``
+        from another thread stops it at the next instruction or during a RUN (its container removed) and it
+        raises ``Cancelled``; the steps already done stay as cache."""
         from . import build as build_
 
-        return build_.build(self, opts, progress)
+        return build_.build(self, opts, progress, cancel)
 
     def save_images(self, names: list[str], out: IO[bytes]) -> list[Image]:
         """``docker save``: a docker-archive tar of the images, written to ``out``."""

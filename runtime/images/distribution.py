@@ -238,9 +238,11 @@ def _fetch(ingest: Ingest, reg: Registry, repo: str, m: ImageManifest, manifest_
             fetch(layer.digest, layer.size, _reporter(emit, layer.digest, Phase.DOWNLOADING, layer.size))
             emit(LayerEvent(layer.digest, Phase.VERIFYING, layer.size, layer.size))
             emit(LayerEvent(layer.digest, Phase.DOWNLOAD_COMPLETE, layer.size, layer.size))
+    cancel = reg.cancel
+    check = (lambda: cancel.check(what)) if cancel is not None else None  # during an extraction, too
     for layer in todo:
         emit(LayerEvent(layer.digest, Phase.EXTRACTING, 0, layer.size))
-        ingest.layer(layer.digest, layer.media_type, layer.diff_id)
+        ingest.layer(layer.digest, layer.media_type, layer.diff_id, check)
         emit(LayerEvent(layer.digest, Phase.PULL_COMPLETE, layer.size, layer.size))
     # Everything is staged and verified: only renames and the index update are left.
     ingest.publish()

@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from types import TracebackType
 from typing import IO, Any
 
@@ -162,15 +163,19 @@ class Ingest:
 
     # ---- layers ---------------------------------------------------------------
 
-    def layer(self, digest: str, media_type: str, diff_id: str | None = None) -> Layer:
-        """Extract a staged (or stored) blob as a layer, verifying ``diff_id`` if given."""
+    def layer(self, digest: str, media_type: str, diff_id: str | None = None,
+              check: Callable[[], None] | None = None) -> Layer:
+        """Extract a staged (or stored) blob as a layer, verifying ``diff_id`` if given.
+
+        ``check`` is called between reads (a cancel's check: what it raises stops the extraction; the
+        half-extracted layer is in the staging area, which goes when the ingest closes)."""
         if media_type and media_type not in layerlib.MEDIA_TAR + layerlib.MEDIA_GZIP:
             raise layerlib.LayerError(f"{self.what}: layer {digest[:19]}: unsupported media type {media_type}")
         if diff_id is not None:
             hex_of(diff_id)
             if diff_id in self.layers or self.store.has_layer(diff_id):
                 # Present already: still check that this blob is that layer.
-                got = self._hash_only(digest, media_type)
+                got = self._hash_only(digest, media_type, check)
                 if got != diff_id:
                     raise DigestMismatch(f"{self.what}: layer {digest[:19]}: uncompressed digest {got[:19]} "
                                          f"does not match diff id {diff_id[:19]}")
@@ -179,7 +184,7 @@ class Ingest:
         tmp = os.path.join(self.dir, f"layer-{len(self.layers)}-{secrets.token_hex(4)}")
         os.makedirs(os.path.join(tmp, "diff"))
         got_x = layerlib.extract_blob(self.blob_path(digest), os.path.join(tmp, "diff"), self.limits, media_type,
-                                      what=f"{self.what}: layer {digest[:19]}")
+                                      what=f"{self.what}: layer {digest[:19]}", check=check)
         if diff_id is not None and got_x.diff_id != diff_id:
             fsutil.remove_tree(tmp)
             raise DigestMismatch(f"{self.what}: layer {digest[:19]}: uncompressed digest {got_x.diff_id[:19]} "
@@ -193,10 +198,10 @@ class Ingest:
         return Layer(digest, got_x.diff_id, os.path.getsize(self.blob_path(digest)),
                      media_type or _media_of(self.blob_path(digest)))
 
-    def _hash_only(self, digest: str, media_type: str) -> str:
+    def _hash_only(self, digest: str, media_type: str, check: Callable[[], None] | None = None) -> str:
         stream = layerlib.open_layer(self.blob_path(digest), media_type)
         try:
-            h = layerlib.HashingReader(stream)
+            h = layerlib.HashingReader(stream, check)
             try:
                 h.drain()
             except (OSError, EOFError, layerlib.zlib_error()) as e:

@@ -121,7 +121,7 @@ class Registry:
     def _addresses(self, host: str, port: int) -> list[tuple[Any, ...]]:
         key = (host, port)
         if key not in self._addrs:
-            self._addrs[key] = resolve(host, port, self.timeouts.connect)
+            self._addrs[key] = resolve(host, port, self.timeouts.connect, self.cancel)
         return self._addrs[key]
 
     def _may_skip_verify(self, netloc: str, host: str, port: int) -> bool:

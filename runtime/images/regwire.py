@@ -3,7 +3,10 @@
 Name resolution runs in a helper thread so it can be bounded in time (libc's
 resolver takes no timeout we can set); connecting tries each address within
 ``Timeouts.connect``; the socket then times out every read or write after
-``Timeouts.read``. Challenges are parsed per RFC 7235, several to a header.
+``Timeouts.read``. With a :class:`~runtime.cancel.Cancel`, every socket is
+watched from its creation, so ``set()`` ends a connect, a TLS handshake or a
+read at once, and name resolution is waited for in short slices that check
+it. Challenges are parsed per RFC 7235, several to a header.
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ..cancel import Cancel as Cancel  # re-exported: the registry client's callers take it from here
+from ..cancel import Cancelled as Cancelled
 from ..errors import InvalidArgument, TuidockError
 
 Progress = Callable[[int], None]  # bytes transferred so far
+
+
+CANCEL_POLL = 0.05  # seconds between looks at a Cancel while waiting for something no socket stands for
 
 
 class RegistryError(TuidockError):
@@ -34,61 +42,6 @@ class Unauthorized(RegistryError):
 
 class DigestMismatch(RegistryError):
     """Content whose sha256 is not the digest it was asked for by."""
-
-
-class Cancelled(TuidockError):
-    """The caller cancelled a pull or push (:meth:`Cancel.set`)."""
-
-
-class Cancel(threading.Event):
-    """A cancel switch for one pull or push, flipped from another thread (the TUI's cancel key).
-
-    ``set()`` also shuts down the sockets the transfer has open, so a read
-    blocked on a stalled registry returns at once instead of after
-    ``Timeouts.read``: ``shutdown(2)`` wakes a thread blocked in ``recv(2)``
-    on the same socket, which then sees end of file. Connecting is not
-    interrupted (it ends within ``Timeouts.connect``); extracting a layer
-    finishes that layer first.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._socks: set[socket.socket] = set()
-
-    def set(self) -> None:
-        super().set()
-        # Under the lock: a connection forgets its socket (under it too) before closing it, so a
-        # descriptor number reused meanwhile is not shut down by mistake. A socket a response closes
-        # later is marked closed (fileno -1) by Python first; shutting it down then fails with EBADF.
-        with self._lock:
-            for s in self._socks:
-                _shutdown(s)
-
-    def check(self, what: str) -> None:
-        """Raise :class:`Cancelled` once the switch is set."""
-        if self.is_set():
-            raise Cancelled(f"{what}: cancelled")
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks = {s for s in self._socks if s.fileno() != -1}  # closed by their responses since
-            self._socks.add(sock)
-            if self.is_set():
-                _shutdown(sock)
-
-    def forget(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.discard(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # The plain socket's shutdown, also for an SSLSocket: SSLSocket.shutdown() would drop
-    # the SSL object under the thread that is reading with it.
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # closed already, or never connected
 
 
 class Unreachable(RegistryError):
@@ -217,8 +170,8 @@ def check_digest(digest: str) -> None:
 # ---- connections --------------------------------------------------------------------
 
 
-def resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
-    """getaddrinfo, bounded in time (libc's resolver has no timeout of its own we can set)."""
+def resolve(host: str, port: int, timeout: float, cancel: Cancel | None = None) -> list[tuple[Any, ...]]:
+    """getaddrinfo, bounded in time (libc's resolver has no timeout of its own we can set) and cancellable."""
     try:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     except socket.gaierror:
@@ -234,7 +187,11 @@ def resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
 
     t = threading.Thread(target=work, name=f"resolve {host}", daemon=True)
     t.start()
-    t.join(timeout)
+    deadline = time.monotonic() + timeout
+    while t.is_alive() and time.monotonic() < deadline:
+        if cancel is not None:
+            cancel.check(f"resolve {host}")  # the lookup thread is left to end on its own (a daemon)
+        t.join(min(CANCEL_POLL, max(0.0, deadline - time.monotonic())))
     if t.is_alive():
         raise RegistryError(f"cannot resolve {host}: timed out after {timeout:g}s")
     if error:
@@ -244,14 +201,17 @@ def resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
     return result[0]
 
 
-def dial(addrs: list[tuple[Any, ...]], timeouts: Timeouts) -> socket.socket:
+def dial(addrs: list[tuple[Any, ...]], timeouts: Timeouts, cancel: Cancel | None = None) -> socket.socket:
+    """A connected socket to the first address that answers; with ``cancel``, returned watched by it."""
     last: BaseException | None = None
     deadline = time.monotonic() + timeouts.connect
     for family, kind, proto, _, addr in addrs:
         left = deadline - time.monotonic()
-        if left <= 0:
+        if left <= 0 or (cancel is not None and cancel.is_set()):
             break
         s = socket.socket(family, kind, proto)
+        if cancel is not None:
+            cancel.watch(s)  # set() now aborts the connect (see runtime.cancel)
         try:
             s.settimeout(left)
             s.connect(addr)
@@ -259,6 +219,8 @@ def dial(addrs: list[tuple[Any, ...]], timeouts: Timeouts) -> socket.socket:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return s
         except OSError as e:
+            if cancel is not None:
+                cancel.forget(s)
             s.close()
             last = e
     raise last if last is not None else TimeoutError("connect timed out")
@@ -282,19 +244,32 @@ class Conn(http.client.HTTPConnection):
         self.blocksize = 1 << 16
 
     def connect(self) -> None:
-        sock = dial(self.addrs, self.timeouts)
+        sock = dial(self.addrs, self.timeouts, self.cancel)  # watched by self.cancel
         if self.scheme == "https":
             assert self.tls is not None
             sock.settimeout(self.timeouts.connect)
+            # Wrapping detaches the plain socket (its fileno becomes -1): the TLS socket is watched
+            # instead before the handshake, whose reads a set() then wakes.
             try:
-                sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+                tls = self.tls.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
             except BaseException:
+                if self.cancel is not None:
+                    self.cancel.forget(sock)
                 sock.close()
                 raise
-            sock.settimeout(self.timeouts.read)
+            if self.cancel is not None:
+                self.cancel.forget(sock)
+                self.cancel.watch(tls)
+            try:
+                tls.do_handshake()
+            except BaseException:
+                if self.cancel is not None:
+                    self.cancel.forget(tls)
+                tls.close()
+                raise
+            tls.settimeout(self.timeouts.read)
+            sock = tls
         self.sock = sock
-        if self.cancel is not None:
-            self.cancel.watch(sock)
 
     def close(self) -> None:
         sock = self.sock

@@ -2,6 +2,8 @@
 
 Each server is started by a test fixture on a free loopback port with its
 files in the test's temporary directory, and stopped by its own pid.
+:func:`pushed_image` is such a fixture for the TUI tests: a registry holding
+one image made on busybox, absent from the store, ready to be pulled.
 ``docker-registry`` (distribution 2.8) checks a bearer token's signature with
 the certificate in the JWS header's ``x5c`` chain, which must lead to a
 certificate of its ``auth.token.rootcertbundle``; the token server here signs
@@ -23,9 +25,12 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 def free_port() -> int:
@@ -226,3 +231,39 @@ class RegistryServer:
         """Where the filesystem driver keeps a blob's bytes."""
         hexpart = digest.split(":", 1)[1]
         return self.storage / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """An image in a local registry and not in the store: busybox's layer plus one of 400 kB of random bytes."""
+
+    registry: RegistryServer
+    ref: str  # 127.0.0.1:PORT/tdui/pulled:1
+    repository: str  # as `images` lists it: 127.0.0.1:PORT/tdui/pulled
+    instruction: str  # the RUN that made the second layer
+
+
+@pytest.fixture
+def pushed_image(env: Any, tmp_path: Path) -> Iterator[PushedImage]:
+    """Debian's docker-registry on 127.0.0.1 with one image pushed by ``tuidock push`` and then removed
+    from the store (busybox stays, so a pull finds one layer there and fetches the other); afterwards the
+    image is removed from the store and the registry stopped, pass or fail. Mark the test
+    ``requires("registry")``."""
+    (tmp_path / "reg").mkdir()
+    registry = RegistryServer(tmp_path / "reg")
+    registry.start()
+    repository = f"{registry.host}/tdui/pulled"
+    ref = f"{repository}:1"
+    instruction = "head -c 400000 /dev/urandom > /random"
+    ctx = tmp_path / "pushed-ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM busybox\nRUN {instruction}\n")
+    try:
+        env.cli("build", "-t", ref, str(ctx), check=True, timeout=120)
+        env.cli("push", ref, check=True)
+        env.cli("rmi", ref, check=True)
+        assert ref not in env.cli("images", "--format", "{{.Repository}}:{{.Tag}}", check=True).stdout.split()
+        yield PushedImage(registry, ref, repository, instruction)
+    finally:
+        env.cli("rmi", "-f", ref)
+        registry.stop()

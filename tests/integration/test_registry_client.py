@@ -360,3 +360,41 @@ def test_a_cancel_set_before_the_pull_sends_nothing_and_one_after_the_commit_is_
     r = distribution.pull(store, f"{server.host}/a:v1", registry=Registry(server.host), progress=progress, cancel=late)
     assert store.get(f"{server.host}/a:v1").id == r.image.id == sha(img.config)
     assert seen[-1] == f"Status: Downloaded newer image for {server.host}/a:v1"
+
+
+@pytest.mark.parametrize("stall", ["tls-probe", "connect"])
+def test_cancel_ends_a_pull_that_waits_to_connect_or_in_its_tls_probe(tmp_path: Path, stall: str) -> None:
+    """Before any HTTP: a loopback registry that accepts and stays silent (the pull waits in the TLS
+    handshake of its HTTPS probe), or whose accept queue is full (the TCP connect never completes)."""
+    import socket
+    import time
+
+    from .cancelhelp import cancel_when_ready
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0 if stall == "connect" else 8)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    if stall == "connect":
+        for _ in range(3):  # the queue holds one; the kernel drops later SYNs and connect(2) keeps waiting
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            held.append(s)
+    store = ImageStore(str(tmp_path))
+    store.init()
+    before = tree(tmp_path)
+    cancel = distribution.Cancel()
+    try:
+        outcome, took = cancel_when_ready(
+            lambda: distribution.pull(store, f"127.0.0.1:{port}/a:v1", cancel=cancel,
+                                      registry=Registry(f"127.0.0.1:{port}", timeouts=Timeouts(connect=30))),
+            cancel, lambda: time.sleep(0.5))  # by then the pull waits in the phase under test, for good
+    finally:
+        for s in held:
+            s.close()
+        listener.close()
+    assert isinstance(outcome, distribution.Cancelled), outcome
+    assert took < 1.5, took  # not the 30 s connect timeout
+    assert tree(tmp_path) == before

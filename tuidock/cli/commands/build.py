@@ -8,7 +8,7 @@ import tempfile
 
 from runtime.errors import InvalidArgument
 
-from ..common import engine
+from ..common import cancellable, engine
 from ..options import Command, opt
 
 TYPE_CHECKING = False
@@ -83,7 +83,8 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
                             tags=tuple(values["tag"]), build_args=key_values(values["build_arg"], "--build-arg"),
                             no_cache=values["no_cache"], target=values["target"], network=values["network"],
                             labels=key_values(values["label"], "--label"))
-        result = engine().build(opts, printer(values["quiet"]))
+        eng = engine()
+        result = cancellable(lambda cancel: eng.build(opts, printer(values["quiet"]), cancel=cancel))
     finally:
         if tmp is not None:
             tmp.cleanup()

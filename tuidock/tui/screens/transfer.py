@@ -1,4 +1,4 @@
-"""Long image jobs in a modal: a pull with a bar per layer (escape cancels), a build with its log streaming."""
+"""Long image jobs in a modal: a pull with a bar per layer, a build with its log streaming; escape cancels either."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Log, ProgressBar, Static
 
+from runtime.cancel import Cancel, Cancelled
 from runtime.engine.build import BuildEvent, BuildOptions, EventKind
 from runtime.errors import TuidockError
-from runtime.images.distribution import Cancel, Cancelled, LayerEvent, ProgressEvent, StatusEvent
+from runtime.images.distribution import LayerEvent, ProgressEvent, StatusEvent
 
 if TYPE_CHECKING:
     from ..app import TuidockApp
@@ -40,7 +41,8 @@ class Progress:
 
 
 class JobScreen(ModalScreen[bool]):
-    """The frame both jobs share: a title, a status line, a log; dismissed with True when the job succeeded."""
+    """The frame both jobs share: a title, a status line, a log; escape cancels the job (its worker passes
+    ``self.cancel`` to the engine), then closes the screen, dismissed with True when the job succeeded."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel / close")]
 
@@ -48,6 +50,7 @@ class JobScreen(ModalScreen[bool]):
         super().__init__()
         self.title_text = title
         self.progress = Progress()
+        self.cancel = Cancel()
         self.finished = False
         self.succeeded = False
 
@@ -58,7 +61,7 @@ class JobScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog transfer"):
             yield Static(f"[b]{self.title_text}[/b]")
-            yield Static("starting…", id="transfer-status")
+            yield Static("starting…  [dim](escape cancels)[/dim]", id="transfer-status")
             yield VerticalScroll(id="transfer-bars")
             yield Log(id="transfer-log", max_lines=5000)
 
@@ -99,6 +102,9 @@ class JobScreen(ModalScreen[bool]):
     def action_cancel(self) -> None:
         if self.finished:
             self.dismiss(self.succeeded)
+        elif not self.cancel.is_set():
+            self.cancel.set()  # the engine raises Cancelled promptly, even from a blocked read or a running RUN
+            self.query_one("#transfer-status", Static).update("cancelling…")
 
 
 class PullScreen(JobScreen):
@@ -107,7 +113,6 @@ class PullScreen(JobScreen):
     def __init__(self, name: str) -> None:
         super().__init__(f"pull {name}")
         self.name_ = name
-        self.cancel = Cancel()
         self.bars: dict[str, tuple[Label, ProgressBar]] = {}
 
     def job(self) -> str:
@@ -142,16 +147,9 @@ class PullScreen(JobScreen):
             self.query_one("#transfer-status", Static).update(
                 f"{done} of {len(layers)} layers done  [dim](escape cancels)[/dim]")
 
-    def action_cancel(self) -> None:
-        if self.finished:
-            self.dismiss(self.succeeded)
-        elif not self.cancel.is_set():
-            self.cancel.set()  # the worker's pull raises Cancelled promptly, even mid-read
-            self.query_one("#transfer-status", Static).update("cancelling…")
-
 
 class BuildScreen(JobScreen):
-    """``docker build`` of a directory, its log streaming; a build runs to its end (escape closes it after)."""
+    """``docker build`` of a directory, its log streaming; escape cancels it (a running RUN's container goes)."""
 
     def __init__(self, context: str, tag: str = "", dockerfile: str = "") -> None:
         super().__init__(f"build {context}")
@@ -173,15 +171,9 @@ class BuildScreen(JobScreen):
                         partial[0] = ""
                     self.progress.lines.append(event.line())
 
-        result = self.tapp.engine.build(self.options, progress=progress)
+        result = self.tapp.engine.build(self.options, progress=progress, cancel=self.cancel)
         with self.progress.lock:
             if partial[0]:
                 self.progress.lines.append(partial[0])
         names = ", ".join(result.tags) or result.image.short_id
         return f"built {names}: {result.steps} steps, {result.cached} cached"
-
-    def action_cancel(self) -> None:
-        if self.finished:
-            self.dismiss(self.succeeded)
-        else:
-            self.notify("a build runs to its end; escape closes this when it is done", severity="warning")
