@@ -1,7 +1,8 @@
 """The one door to the kernel calls that Python's standard library lacks.
 
 Everything here is a thin ctypes wrapper: mount(2), umount2(2), pivot_root(2),
-unshare(2), setns(2), prctl(2), capget(2)/capset(2) and close_range(2). Every
+unshare(2), setns(2), prctl(2), capget(2)/capset(2), close_range(2), and fork(2)
+without CPython's at-fork callbacks. Every
 failure raises :class:`SyscallError`, an ``OSError`` whose message names the
 operation, the path and the flags, in the style of runc:
 
