@@ -49,9 +49,13 @@ def _preload() -> None:
 
     import tarfile  # noqa: F401  (layer extraction)
 
-    from . import container, execsession  # noqa: F401
-    from .engine import engine, hooks, worker  # noqa: F401
+    from . import container, execsession, signals, units  # noqa: F401
+    from .cgroups import v1, v2  # noqa: F401
+    from .engine import engine, hooks, limits, model, runflags, worker  # noqa: F401
+    from .engine.flags import network, resources, volumes  # noqa: F401
     from .images import busybox  # noqa: F401
+
+    model.resolve_hints()
 
     # Networking (pyroute2 is ~180 ms to import, ~13 MB shared by every fork):
     # the message classes compile their tables on first use, and libnftables

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from ..cgroups.resources import Resources
@@ -306,6 +306,15 @@ def _to_json(obj: Any) -> Any:
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
+
+
+def resolve_hints() -> None:
+    """Resolve every model class's type hints now: the fork server does, so no create worker has to."""
+    import typing
+
+    for obj in list(globals().values()):
+        if isinstance(obj, type) and is_dataclass(obj) and obj not in _HINTS:
+            _HINTS[obj] = typing.get_type_hints(obj)
 
 
 def _from_json(cls: Any, d: Any) -> Any:
