@@ -128,3 +128,37 @@ def test_ctrl_c_on_tuidock_build_cancels_it_and_cleans_up(env, tmp_path: Path) -
     assert f"Removing intermediate container {cid_short}" in rest
     assert env.engine().images.find("buildtest/interrupted:1") is None
     assert_nothing_left(env, before, cid[0])
+
+
+def test_ctrl_c_on_tuidock_pull_from_a_silent_registry_ends_it_at_once(env, tmp_path: Path) -> None:
+    """A registry that accepts and never answers: Ctrl-C ends `tuidock pull` with 130, not after a timeout."""
+    import socket
+
+    from tests.conftest import TUIDOCK
+
+    env.engine().setup()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    before = snapshot(env)
+    proc = subprocess.Popen([TUIDOCK, "pull", f"127.0.0.1:{port}/silent/img:1"], env=env.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        conn, _ = listener.accept()  # the pull has connected, and now waits for an answer that never comes
+        time.sleep(0.3)
+        start = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+        took = time.monotonic() - start
+        conn.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        listener.close()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert took < 3, took
+    assert "cancelled" in err and "Traceback" not in err
+    assert env.engine().images.find(f"127.0.0.1:{port}/silent/img:1") is None
+    assert snapshot(env) == before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..common import engine
+from ..common import cancellable, engine
 from ..options import Command, opt
 
 TYPE_CHECKING = False
@@ -34,8 +34,9 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
     eng = engine()
     if not values["quiet"] and ref.tag is None and ref.digest is None:
         print("Using default tag: latest", flush=True)
-    eng.pull(name, platform=values["platform"], tls_verify=tls_verify(values),
-             progress=None if values["quiet"] else Renderer(sys.stdout))
+    progress = None if values["quiet"] else Renderer(sys.stdout)
+    cancellable(lambda cancel: eng.pull(name, platform=values["platform"], tls_verify=tls_verify(values),
+                                        progress=progress, cancel=cancel))
     ref = reference.parse(name)
     print(f"{ref.name}@{ref.digest}" if ref.digest else f"{ref.name}:{ref.tag}")  # docker's last line
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..common import engine
+from ..common import cancellable, engine
 from ..options import Command, opt
 from .pull import tls_verify
 
@@ -21,8 +21,10 @@ COMMAND = Command("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry
 def execute(values: dict[str, Any], operands: list[str]) -> int:
     from ..progress import Renderer
 
-    result = engine().push(operands[0], tls_verify=tls_verify(values),
-                           progress=None if values["quiet"] else Renderer(sys.stdout))
+    eng = engine()
+    progress = None if values["quiet"] else Renderer(sys.stdout)
+    result = cancellable(lambda cancel: eng.push(operands[0], tls_verify=tls_verify(values), progress=progress,
+                                                 cancel=cancel))
     if values["quiet"]:
         print(result.reference)
     return 0
