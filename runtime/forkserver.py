@@ -15,6 +15,11 @@ command starts a new server. It listens on a unix socket in the state root's
 code, so an upgraded tuidock never talks to an old server. It exits after
 :data:`IDLE_EXIT` seconds without monitors or requests. Same idea as
 ``multiprocessing``'s forkserver and Android's zygote.
+
+The same program, started with the role ``netserver``, is the network server:
+it also preloads pyroute2 and libnftables, which monitors must not map, and
+its forks connect a container to its network or disconnect it
+(:func:`runtime.engine.networking.serve_net`), one request each.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import sys
 import time
 
 from . import _sys, control
-from .launch import socket_name
+from .launch import FORK_SERVER, NET_SERVER, socket_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,8 +45,8 @@ IDLE_POLL_MS = 5000
 REQUEST_TIMEOUT = 10.0
 
 
-def _preload() -> None:
-    """Import everything a monitor runs, before any fork."""
+def _preload(role: str) -> None:
+    """Import everything a monitor (or, in the network server, a network call) runs, before any fork."""
     # What a monitor runs for its whole life is imported first, so its
     # objects sit together in a few pages instead of scattered among
     # everything else: a monitor touches (and so copies) fewer pages.
@@ -56,10 +61,13 @@ def _preload() -> None:
     from .images import busybox  # noqa: F401
 
     model.resolve_hints()
+    if role != NET_SERVER:
+        return
 
-    # Networking (pyroute2 is ~180 ms to import, ~13 MB shared by every fork):
-    # the message classes compile their tables on first use, and libnftables
-    # is loaded, here once rather than in every create worker.
+    # Networking (pyroute2 is ~180 ms to import and ~15 MB): only in the
+    # network server, whose children connect and disconnect containers, so
+    # that no monitor maps it. Its message classes compile their tables on
+    # first use, and libnftables is loaded, here once rather than per call.
     from .engine import networking  # noqa: F401
     from .errors import NotFound
     from .net import endpoint, nft, rtnl  # noqa: F401
@@ -112,6 +120,9 @@ def _child(conn: socket.socket, listener: socket.socket, wake_r: int, wake_w: in
             pass
         return
     conn.settimeout(None)
+    if request.get("op") == "net":
+        _net(request, conn)
+        return
     if request.get("op") == "exec":
         from . import execsession
 
@@ -125,11 +136,23 @@ def _child(conn: socket.socket, listener: socket.socket, wake_r: int, wake_w: in
     monitor.serve(request, conn)
 
 
-def serve(run_dir: str, fingerprint: str, ready_fd: int) -> None:
-    _preload()
-    _sys.set_name("tuidock-forksrv")
+def _net(request: dict[str, Any], conn: socket.socket) -> None:
+    """One call of a create worker or a monitor to the network server (runtime.engine.networking)."""
+    from .engine import networking
+
+    _sys.set_name("tuidock-net")
+    try:
+        reply = networking.serve_net(request)
+    except Exception as e:
+        reply = control.error_reply(e)
+    conn.sendall(control.jframe(control.REPLY, reply))
+
+
+def serve(run_dir: str, fingerprint: str, ready_fd: int, role: str = FORK_SERVER) -> None:
+    _preload(role)
+    _sys.set_name("tuidock-forksrv" if role == FORK_SERVER else "tuidock-netsrv")
     dfd = os.open(run_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    path = f"/proc/self/fd/{dfd}/{socket_name(fingerprint)}"
+    path = f"/proc/self/fd/{dfd}/{socket_name(fingerprint, role)}"
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -138,7 +161,7 @@ def serve(run_dir: str, fingerprint: str, ready_fd: int) -> None:
     listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(128)
-    with open(os.path.join(run_dir, f"forkserver-{fingerprint}.pid"), "w") as f:
+    with open(os.path.join(run_dir, f"{role}-{fingerprint}.pid"), "w") as f:
         f.write(str(os.getpid()))
 
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -211,19 +234,20 @@ def serve(run_dir: str, fingerprint: str, ready_fd: int) -> None:
     try:
         if os.path.exists(path):
             os.unlink(path)
-        os.unlink(os.path.join(run_dir, f"forkserver-{fingerprint}.pid"))
+        os.unlink(os.path.join(run_dir, f"{role}-{fingerprint}.pid"))
     except OSError:
         pass
 
 
 def main() -> None:
     run_dir, fingerprint, ready_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    role = sys.argv[4] if len(sys.argv) > 4 else FORK_SERVER
     # Detach from the command that started us: it waits only for this first
     # process, and the server is re-parented, never a zombie of a long-lived TUI.
     if os.fork():
         os._exit(0)
     os.setsid()
-    serve(run_dir, fingerprint, ready_fd)
+    serve(run_dir, fingerprint, ready_fd, role)
 
 
 if __name__ == "__main__":

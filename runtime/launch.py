@@ -38,16 +38,19 @@ def fingerprint() -> str:
     return _fingerprint
 
 
-def socket_name(fingerprint: str) -> str:
-    return f"forkserver-{fingerprint}.sock"
+FORK_SERVER, NET_SERVER = "forkserver", "netserver"  # the two servers of a state root (runtime.forkserver)
 
 
-def _connect(run_dir: str) -> Any:
+def socket_name(fingerprint: str, role: str = FORK_SERVER) -> str:
+    return f"{role}-{fingerprint}.sock"
+
+
+def _connect(run_dir: str, role: str) -> Any:
     dfd = os.open(run_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         s = control.unix_socket()
         try:
-            s.connect(f"/proc/self/fd/{dfd}/{socket_name(fingerprint())}")
+            s.connect(f"/proc/self/fd/{dfd}/{socket_name(fingerprint(), role)}")
         except OSError:
             s.close()
             raise
@@ -56,7 +59,7 @@ def _connect(run_dir: str) -> Any:
         os.close(dfd)
 
 
-def _start_server(run_dir: str) -> None:
+def _start_server(run_dir: str, role: str) -> None:
     import subprocess
 
     r, w = os.pipe()
@@ -66,7 +69,7 @@ def _start_server(run_dir: str) -> None:
             env[k] = os.environ[k]
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runtime.forkserver", run_dir, fingerprint(), str(w)],
+            [sys.executable, "-m", "runtime.forkserver", run_dir, fingerprint(), str(w), role],
             pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             cwd="/", env=env, start_new_session=True,
         )
@@ -80,22 +83,23 @@ def _start_server(run_dir: str) -> None:
     _, err = proc.communicate(timeout=SERVER_START_TIMEOUT)  # the first process exits at once (it forks)
     if data != b"ok":
         detail = (err or b"").decode(errors="replace").strip().splitlines()
-        raise RuntimeFailure(f"fork server in {run_dir} did not start: {detail[-1] if detail else 'no output'}")
+        what = "fork server" if role == FORK_SERVER else "network server"
+        raise RuntimeFailure(f"{what} in {run_dir} did not start: {detail[-1] if detail else 'no output'}")
 
 
-def connect_server(run_dir: str) -> Any:
-    """A connection to the fork server for ``run_dir``, starting one if none listens."""
+def connect_server(run_dir: str, role: str = FORK_SERVER) -> Any:
+    """A connection to the fork server (or the network server) for ``run_dir``, starting one if none listens."""
     try:
-        return _connect(run_dir)
+        return _connect(run_dir, role)
     except (FileNotFoundError, ConnectionRefusedError):
         pass
     os.makedirs(run_dir, mode=0o700, exist_ok=True)
-    with fsutil.locked(os.path.join(run_dir, "forkserver.lock")):
+    with fsutil.locked(os.path.join(run_dir, f"{role}.lock")):
         try:
-            return _connect(run_dir)
+            return _connect(run_dir, role)
         except (FileNotFoundError, ConnectionRefusedError):
-            _start_server(run_dir)
-        return _connect(run_dir)
+            _start_server(run_dir, role)
+        return _connect(run_dir, role)
 
 
 def spawn_monitor(run_dir: str, request: dict[str, Any]) -> control.Connection:
@@ -118,7 +122,7 @@ def stop_servers(run_dir: str) -> None:
     except FileNotFoundError:
         return
     for name in names:
-        if name.startswith("forkserver-") and name.endswith(".pid"):
+        if name.startswith((f"{FORK_SERVER}-", f"{NET_SERVER}-")) and name.endswith(".pid"):
             try:
                 pid = int(fsutil.read_text(os.path.join(run_dir, name)).strip())
                 cmdline = fsutil.read_text(f"/proc/{pid}/cmdline")

@@ -397,27 +397,26 @@ def _hosts(lease: Lease, peers: list[Lease]) -> str:
 
 
 def prestart(engine: Engine, request: dict[str, Any], pid: int) -> list[int]:
-    """In the create worker, PID 1 made and waiting: join its network; the port-holding descriptors for the monitor."""
+    """In the create worker, PID 1 made and waiting: join its network; the port-holding descriptors for the monitor.
+
+    The kernel work (rtnetlink through pyroute2, nftables) is done by the
+    network server (:func:`serve_net`): the fork server that monitors come
+    from never imports it, so no monitor maps its ~15 MB.
+    """
     global _pending
-    from ..net import endpoint, ports
+    from ..net import ports
 
     reservations, _pending = _pending, []
     cid = request["id"]
     rec = engine.record(cid)
-    nets = Networks(engine.root, request.get("network_env") or {})
+    if rec.host.network in ("host", "none"):
+        ports.release(reservations)
+        return []
     try:
-        net = nets.resolve(rec.host.network)
-        if net is None:
-            return []
         if not reservations and rec.host.ports:
             reservations = ports.reserve(rec.host.ports)
-        paths = engine.paths(cid)
-        prev = endpoint_of(paths.dir)
-        ep = endpoint.connect(nets.store, net, engine.root, cid=cid, pid=pid, name=rec.name,
-                              hostname=rec.config.hostname, hosts_file=paths.hosts, reservations=reservations,
-                              preferred_ip=prev.ip if prev and prev.network_id == net.id else None,
-                              hosts=_hosts, peer_names=not net.default)
-        fsutil.write_json(os.path.join(paths.dir, ENDPOINT_FILE), ep.to_json(), sync=False)
+        bindings = [(b.container_port, b.protocol, b.host_ip, b.host_port) for b in (r.binding for r in reservations)]
+        _net_call(engine, request, "connect", pid=pid, bindings=bindings)
     except BaseException:
         ports.release(reservations)
         raise
@@ -425,66 +424,75 @@ def prestart(engine: Engine, request: dict[str, Any], pid: int) -> list[int]:
     return [r.sock.detach() for r in reservations]
 
 
-def _disconnect(root: str, cid: str, state_dir: str) -> bool:
+def _connect(engine: Engine, request: dict[str, Any], pid: int, bindings: list[PortBinding]) -> None:
     from ..net import endpoint
 
+    cid = request["id"]
+    rec = engine.record(cid)
+    nets = Networks(engine.root, request.get("network_env") or {})
+    net = nets.resolve(rec.host.network)
+    if net is None:
+        return
+    paths = engine.paths(cid)
+    prev = endpoint_of(paths.dir)
+    ep = endpoint.connect(nets.store, net, engine.root, cid=cid, pid=pid, name=rec.name,
+                          hostname=rec.config.hostname, hosts_file=paths.hosts, bindings=tuple(bindings),
+                          preferred_ip=prev.ip if prev and prev.network_id == net.id else None,
+                          hosts=_hosts, peer_names=not net.default)
+    fsutil.write_json(os.path.join(paths.dir, ENDPOINT_FILE), ep.to_json(), sync=False)
+
+
+def _disconnect(root: str, cid: str, state_dir: str) -> bool:
     ep = endpoint_of(state_dir)
     if ep is None:
         return False
     store = NetworkStore(root)
     net = store.find(ep.network_id)
-    if net is None:
-        return False
+    if net is None or cid not in store.leases(net).leases:
+        return False  # released already (at its exit): nothing for the kernel, and no pyroute2 to import
+    from ..net import endpoint
+
     return endpoint.disconnect(store, net, cid, hosts=_hosts, peer_names=not net.default)
 
 
 def poststop(engine: Engine, request: dict[str, Any]) -> None:
-    """In the monitor, PID 1 gone: release the lease and the ports, in a forked child.
-
-    The work (nftables, JSON, peers' hosts files) would otherwise grow the
-    monitor's private memory for the rest of its life (it lives on across
-    restarts).
-    """
+    """In the monitor, PID 1 gone: release the lease and the ports (done by the network server)."""
     state_dir = engine.paths(request["id"]).dir
     if not os.path.exists(os.path.join(state_dir, ENDPOINT_FILE)):
         return
-    _in_child(lambda: _disconnect(engine.root, request["id"], state_dir))
+    _net_call(engine, request, "disconnect")
+
+
+def _net_call(engine: Engine, request: dict[str, Any], call: str, **args: Any) -> None:
+    """Have the network server do ``call`` for this container, and wait; its error is raised here."""
+    from .. import control, launch
+
+    keep = ("id", "root", "cgroup_parent", "network_env")
+    conn = control.Connection(launch.connect_server(engine.run_dir, launch.NET_SERVER))
+    try:
+        conn.call("net", call=call, request={k: request.get(k) for k in keep}, **args)
+    finally:
+        conn.close()
+
+
+def serve_net(request: dict[str, Any]) -> dict[str, Any]:
+    """In a child of the network server: one :func:`_net_call`."""
+    from .engine import Engine
+
+    req = request["request"]
+    engine = Engine(req["root"], req.get("cgroup_parent"))
+    if request["call"] == "connect":
+        _connect(engine, req, int(request["pid"]), [PortBinding(*b) for b in request["bindings"]])
+    elif request["call"] == "disconnect":
+        _disconnect(engine.root, req["id"], engine.paths(req["id"]).dir)
+    else:
+        raise InvalidArgument(f"network server: unknown call {request['call']!r}")
+    return {"ok": True}
 
 
 def release(engine: Engine, cid: str) -> None:
     """When a container is removed: release what its monitor could not (it was killed, the host rebooted)."""
     _disconnect(engine.root, cid, engine.paths(cid).dir)
-
-
-def _in_child(work: Any) -> None:
-    """Run ``work()`` in a forked child and wait; its error, if any, is raised here."""
-    import signal
-
-    r, w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(r)
-            signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGTERM):
-                signal.signal(sig, signal.SIG_DFL)
-            work()
-        except BaseException as e:
-            code = 1
-            try:
-                os.write(w, str(e).encode()[:4000] or e.__class__.__name__.encode())
-            except OSError:
-                pass
-        os._exit(code)
-    os.close(w)
-    try:
-        with os.fdopen(r, "rb") as f:
-            message = f.read().decode(errors="replace")
-    finally:
-        _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeFailure(f"network clean-up: {message or 'failed'}")
 
 
 # ---- what inspect, ps and port show --------------------------------------------------------

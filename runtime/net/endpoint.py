@@ -22,9 +22,9 @@ import secrets
 from collections.abc import Callable
 
 from .. import procfs
+from ..engine.model import PortBinding
 from ..errors import NotFound, RuntimeFailure
 from . import bridge, ipam, nft, rtnl
-from .ports import Reservation
 from .store import Endpoint, Lease, Leases, Network, NetworkStore
 
 # Renders a container's /etc/hosts from its own lease and its peers'.
@@ -36,11 +36,11 @@ def port_elements(lease: Lease) -> list[tuple[str, str, str]]:
 
 
 def connect(store: NetworkStore, net: Network, root: str, *, cid: str, pid: int, name: str, hostname: str,
-            hosts_file: str, reservations: list[Reservation], preferred_ip: str | None = None,
+            hosts_file: str, bindings: tuple[PortBinding, ...], preferred_ip: str | None = None,
             hosts: HostsRenderer | None = None, peer_names: bool = False) -> Endpoint:
     """Put the container whose PID 1 is ``pid`` on ``net``; undone completely if any step fails."""
     veth = "veth" + secrets.token_hex(5)  # 14 characters: IFNAMSIZ is 16 with the NUL
-    ports = tuple(r.binding for r in reservations)
+    ports = bindings  # their host ports are held by the caller (runtime.net.ports)
     with store.net_lock(net):
         if not store.exists(net):
             raise NotFound(f"network {net.name} not found")

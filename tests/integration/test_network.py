@@ -134,6 +134,21 @@ def test_a_container_gets_an_address_a_route_and_names_itself(env):
     assert open("/proc/sys/net/ipv4/ip_forward").read().strip() == "1"
 
 
+def test_monitors_never_map_the_network_code(env):
+    """The network server does the kernel work, so a monitor of a container on a bridge stays small."""
+    port = free_port()
+    assert env.cli("run", "-d", "--name", "lean", "-p", f"127.0.0.1:{port}:80", "busybox", "sleep", "60").returncode == 0
+    st = env.engine().get("lean").state
+    assert st is not None
+    maps = open(f"/proc/{st.monitor_pid}/maps").read()
+    assert "libnftables" not in maps and "libmnl" not in maps
+    assert env.cli("exec", "lean", "ip", "-4", "-o", "addr", "show", "eth0").stdout.count("inet ") == 1
+    table = f"tuidock_{env.bridge}"
+    assert any(str(port) in e for e in nft_elements(table))
+    assert env.cli("stop", "-t", "0", "lean").returncode == 0  # the monitor's clean-up goes through the server too
+    assert not nft_elements(table)
+
+
 def test_an_engine_without_the_envs_variables_still_uses_its_bridge(env):
     # An engine made in the test process (whose environment names no bridge): the root's record decides.
     from runtime.engine.networking import Networks
