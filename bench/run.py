@@ -159,6 +159,18 @@ class Bench:
                           f"podman {res['podman'] * 1000:.0f} ms, runc {res['runc'] * 1000:.0f} ms",
                           f"{res['tuidock'] / res['podman']:.2f}× podman, {res['tuidock'] / res['runc']:.1f}× runc"))
 
+    def run_true_bridge(self) -> None:
+        """``run --rm`` on the default bridge network: a veth pair, an address, nftables, and the teardown.
+
+        Against tuidock's own ``--network none`` only: podman's bridge would put
+        interfaces and rules on this host that the bench does not own.
+        """
+        res = hyperfine({"bridge": f"{TUIDOCK} run --rm busybox true",
+                         "none": f"{TUIDOCK} run --rm --network none busybox true"}, self.runs, self.env)
+        self.rows.append(("`run --rm busybox true` (default bridge network)", f"{res['bridge'] * 1000:.0f} ms",
+                          f"tuidock `--network none` {res['none'] * 1000:.0f} ms",
+                          f"+{(res['bridge'] - res['none']) * 1000:.0f} ms for the network"))
+
     def detached(self) -> None:
         def timed(cmd: list[str], env: dict[str, str]) -> float:
             t = time.perf_counter()
@@ -189,7 +201,8 @@ class Bench:
         """What stays running per idle container: monitors (+ the fork server's share) vs conmon."""
         time.sleep(1)
         mons = pids_named("tuidock-monitor", str(self.root))
-        servers = pids_named("tuidock-forksrv", str(self.root))
+        # The network server too, if it runs (it exits a minute after its last request).
+        servers = pids_named("tuidock-forksrv", str(self.root)) + pids_named("tuidock-netsrv", str(self.root))
         ours = [smaps(p) for p in mons + servers]
         n = len(mons)
         rss = sum(r for r, _ in ours) / n
@@ -303,6 +316,7 @@ def main() -> None:
             b.exec_true()
             b.detached()
             b.memory()
+            b.run_true_bridge()  # after the memory: its network server would still be up, for a minute
         b.sample_cost()
     finally:
         b.cleanup()

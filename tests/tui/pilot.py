@@ -52,6 +52,28 @@ async def until(pilot: Any, predicate: Callable[[], Any], what: str, timeout: fl
         await pilot.pause(0.1)
 
 
+async def burst(pilot: Any, *keys: str) -> None:
+    """Keys as a terminal delivers fast typing or a paste: all queued before the app handles the first.
+
+    ``pilot.press`` waits for the app to go idle after every key (20 ms at
+    least), which hides bugs where a key lands on the widget that had the
+    focus before the previous key moved it.
+    """
+    from textual import events
+    from textual.keys import _character_to_key
+
+    app = pilot.app
+    for key in keys:
+        # A character stands for itself ("/", "-", " "); longer names are keys ("enter", "escape").
+        char = key if len(key) == 1 else (" " if key == "space" else None)
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app.post_message(event)
+    await pilot.pause()
+
+
 def status(env: Any, name: str) -> str:
     return env.cli("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
 

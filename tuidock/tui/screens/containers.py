@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,6 +19,7 @@ from runtime.engine.model import ContainerInfo, ContainerStatus
 
 from .. import view
 from ..backend import Snapshot
+from ..livetable import LiveTable, same
 from .listing import cursor_key
 
 if TYPE_CHECKING:
@@ -40,12 +42,17 @@ class ContainersScreen(Screen[None]):
         Binding("e", "exec", "Exec", id="exec"),
         Binding("a", "attach", "Attach", id="attach"),
         Binding("l", "logs", "Logs", id="logs"),
-        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        # The filter's keys are priority bindings: they run as the app takes the key, before it hands the
+        # next one to the focused widget, so the keys typed right behind them go where the focus is now
+        # (a plain binding runs only once its key has gone round the widget tree: `/bench` sent `e`, exec,
+        # to the table). check_action passes them on as characters while the filter box is being typed in.
+        Binding("slash", "filter", "Filter", key_display="/", id="filter", priority=True),
+        Binding("enter", "filter_done", "Done", show=False, priority=True),
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
@@ -62,7 +69,7 @@ class ContainersScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        table: DataTable[Any] = DataTable(id="containers", cursor_type="row", zebra_stripes=True)
+        table = LiveTable(id="containers", cursor_type="row", zebra_stripes=True)
         for label, key in zip(view.COLUMNS, COLUMN_KEYS, strict=True):
             table.add_column(label, key=key)
         yield table
@@ -83,7 +90,7 @@ class ContainersScreen(Screen[None]):
     def show_snapshot(self, snap: Snapshot) -> None:
         """Update the table in place: changed cells, new rows, gone rows; the cursor stays on its container."""
         try:
-            table = self.query_one("#containers", DataTable)
+            table = self.query_one("#containers", LiveTable)
         except NoMatches:
             return  # not composed yet (on_mount shows the latest snapshot), or being taken down
         now = snap.taken
@@ -94,22 +101,26 @@ class ContainersScreen(Screen[None]):
         for cid in [c for c in self.rows if c not in rows]:
             table.remove_row(cid)
             del self.rows[cid]
+        changed: list[tuple[str, str, str | Text]] = []
         for cid, row in rows.items():
             old = self.rows.get(cid)
             if old is None:
                 table.add_row(*row.cells, key=cid)
             else:
-                for key, new, was in zip(COLUMN_KEYS, row.cells, old.cells, strict=True):
-                    if new != was:
-                        table.update_cell(cid, key, new, update_width=True)
+                changed += [(cid, key, new) for key, new, was in zip(COLUMN_KEYS, row.cells, old.cells, strict=True)
+                            if not same(new, was)]
             self.rows[cid] = row
+        if changed:
+            table.set_cells(changed)  # one width check per column, one refresh; unchanged cells are not redrawn
         self.infos = infos
         self._sort()
         running = sum(1 for i in snap.containers if i.status is ContainerStatus.RUNNING)
         shown = f"{len(infos)} of {len(snap.containers)}" if self.needle else str(len(snap.containers))
         order = f"sorted by {view.COLUMNS[self.sort_column].lower()}{' (reversed)' if self.sort_reverse else ''}"
+        # One line of fixed height: no layout pass for it (a layout every second costs more than the text).
         self.query_one("#summary", Static).update(
-            f" {shown} containers, {running} running · {order} · {time.strftime('%H:%M:%S', time.localtime(now))}")
+            f" {shown} containers, {running} running · {order} · {time.strftime('%H:%M:%S', time.localtime(now))}",
+            layout=False)
 
     def _sort(self) -> None:
         table = self.query_one("#containers", DataTable)
@@ -249,24 +260,44 @@ class ContainersScreen(Screen[None]):
 
     # ---- the filter -------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = self.focused is not None and self.focused.id == "filter"
+        if action == "filter":
+            return not typing  # in the box, `/` is a character
+        if action == "filter_done":
+            return typing  # elsewhere enter is the table's (open the container)
+        return True
+
     def action_filter(self) -> None:
-        bar = self.query_one("#filterbar")
-        bar.display = True
-        self.query_one("#filter", Input).focus()
+        self.query_one("#filterbar").display = True
+        # set_focus, not Input.focus(): focus() moves it on a later turn of the loop, after the keys
+        # already queued behind `/` have been handed to the table.
+        self.set_focus(self.query_one("#filter", Input))
+
+    def action_filter_done(self) -> None:
+        """enter in the filter: back to the table with the filter kept (the bar goes if it is empty)."""
+        box = self.query_one("#filter", Input)
+        self.set_focus(self.query_one("#containers", DataTable))
+
+        def hide_if_empty() -> None:
+            if not box.value.strip():
+                self.query_one("#filterbar").display = False
+
+        # Characters typed before enter may still be queued for the box: look at its value after them.
+        box.call_later(hide_if_empty)
 
     def action_clear_filter(self) -> None:
-        self.query_one("#filter", Input).value = ""
+        box = self.query_one("#filter", Input)
         self.query_one("#filterbar").display = False
-        self.query_one("#containers", DataTable).focus()
+        self.set_focus(self.query_one("#containers", DataTable))
+
+        def clear() -> None:
+            box.value = ""
+
+        box.call_later(clear)  # after any characters still queued for the box
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.needle = event.value.strip()
         if self.tapp.snapshot is not None:
             self.show_snapshot(self.tapp.snapshot)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.query_one("#filterbar").display = False
-        self.query_one("#containers", DataTable).focus()

@@ -40,7 +40,12 @@ class RunDialog(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+r", "submit", "Run"),
+        # A priority binding runs as the app takes the key, before it hands the next one to a widget, so
+        # what is typed right behind enter goes to the next field (Input's own enter is handled only once
+        # the key has gone round the widget tree: fast typing went on into the old field).
+        Binding("enter", "next_field", "Next field", show=False, priority=True),
     ]
+    AUTO_FOCUS = "#name"  # focused as the dialog opens, not on a later turn of the loop
 
     def __init__(self, form: RunForm | None = None) -> None:
         super().__init__()
@@ -75,7 +80,6 @@ class RunDialog(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.tapp.engine_call("list images", self._image_names, self._show_images)
-        self.query_one("#name", Input).focus()
         self._validate()
 
     def _image_names(self) -> list[str]:
@@ -132,9 +136,19 @@ class RunDialog(ModalScreen[str | None]):
     def _changed(self, event: Any) -> None:
         self._validate()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_field":
+            # Only from a text field but the last: there enter goes to the field itself and runs the container
+            # once the field has taken every character typed before it.
+            return isinstance(self.focused, Input) and self.focused.id != TEXT_FIELDS[-1][0]
+        return True
+
+    def action_next_field(self) -> None:
+        self.focus_next()  # Screen.focus_next moves the focus now, not on a later turn
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        """Enter moves to the next field; on the last one it runs the container."""
+        """Enter on the last field runs the container (on the others it is the next_field binding)."""
         if event.input.id == TEXT_FIELDS[-1][0]:
             self.action_submit()
         else:
