@@ -149,6 +149,25 @@ def test_monitors_never_map_the_network_code(env):
     assert not nft_elements(table)
 
 
+def test_a_container_outliving_the_network_server_is_still_disconnected_at_exit(env):
+    """The network server exits a minute after its last request; a monitor at exit starts a new one."""
+    from runtime import launch
+
+    port = free_port()
+    assert env.cli("run", "-d", "--name", "outlives", "-p", f"127.0.0.1:{port}:80", "busybox", "sleep", "60"
+                   ).returncode == 0
+    run_dir = env.root / "run"
+    [pidfile] = [p for p in run_dir.iterdir() if p.name.startswith(f"{launch.NET_SERVER}-") and p.suffix == ".pid"]
+    server = int(pidfile.read_text())
+    os.kill(server, signal.SIGTERM)  # as if it had gone idle
+    until(lambda: not os.path.exists(f"/proc/{server}"))
+    table = f"tuidock_{env.bridge}"
+    assert any(str(port) in e for e in nft_elements(table))
+    assert env.cli("stop", "-t", "0", "outlives").returncode == 0
+    assert not nft_elements(table)
+    assert env.cli("inspect", "-f", "{{.State.Status}}", "outlives").stdout.strip() == "exited"
+
+
 def test_an_engine_without_the_envs_variables_still_uses_its_bridge(env):
     # An engine made in the test process (whose environment names no bridge): the root's record decides.
     from runtime.engine.networking import Networks
