@@ -16,6 +16,7 @@ from . import control, launch
 
 TYPE_CHECKING = False  # typing stays out of this module's imports
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 DEFAULT_ROOT = "/var/lib/tuidock"
@@ -98,8 +99,14 @@ def run_flags(request: dict[str, Any], *, root: str | None = None, parent: str |
 def exec_(ref: str, args: list[str], *, tty: bool = False, interactive: bool = False, env: list[str] | None = None,
           workdir: str | None = None, user: str | None = None, detach: bool = False,
           console_size: tuple[int, int] | None = None, root: str | None = None,
-          parent: str | None = None) -> tuple[control.Connection, dict[str, Any]]:
-    """Start a process in a running container (``docker exec``); the connection relays it."""
+          parent: str | None = None, while_waiting: Callable[[], object] | None = None,
+          ) -> tuple[control.Connection, dict[str, Any]]:
+    """Start a process in a running container (``docker exec``); the connection relays it.
+
+    ``while_waiting`` runs once the request is sent, while the server joins
+    the container (a command imports what its relay needs then, off the
+    critical path).
+    """
     r = root_dir(root)
     conn = launch.spawn_monitor(_ensure_root(r), {
         "op": "exec", "root": r, "cgroup_parent": cgroup_parent(parent), "ref": ref, "args": args, "tty": tty,
@@ -107,6 +114,8 @@ def exec_(ref: str, args: list[str], *, tty: bool = False, interactive: bool = F
         "console_size": list(console_size) if console_size else None,
     })
     try:
+        if while_waiting is not None:
+            while_waiting()
         reply = conn.reply()
     except BaseException:
         conn.close()

@@ -6,7 +6,7 @@ from runtime import client
 
 from ..options import Command, opt
 from ..runflags import read_env_file, resolve_env
-from ..session import relay_to_exit
+from ..session import relay_to_exit, warm
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ def execute(values: dict[str, Any], operands: list[str]) -> int:
     tty = bool(values["tty"])
     conn, reply = client.exec_(operands[0], operands[1:], tty=tty, interactive=bool(values["interactive"]),
                                env=env, workdir=values["workdir"], user=values["user"], detach=values["detach"],
-                               console_size=client.terminal_size(0) if tty else None)
+                               console_size=client.terminal_size(0) if tty else None,
+                               while_waiting=None if values["detach"] else warm)
     if values["detach"]:
         conn.close()
         return 0
