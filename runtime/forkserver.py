@@ -140,6 +140,7 @@ def _net(request: dict[str, Any], conn: socket.socket) -> None:
     """One call of a create worker or a monitor to the network server (runtime.engine.networking)."""
     from .engine import networking
 
+    _sys.after_fork_child()  # short-lived and running library code (pyroute2): the full after-fork set-up
     _sys.set_name("tuidock-net")
     try:
         reply = networking.serve_net(request)
