@@ -59,6 +59,7 @@ def _preload(role: str) -> None:
     from .engine import engine, hooks, limits, model, runflags, worker  # noqa: F401
     from .engine.flags import network, resources, volumes  # noqa: F401
     from .images import busybox  # noqa: F401
+    from .net import ports  # noqa: F401  (published ports are reserved in the create worker)
 
     model.resolve_hints()
     if role != NET_SERVER:

@@ -74,19 +74,19 @@ class Poller:
         self.keys: dict[int, Key] = {}
 
     def register(self, fileobj: Any, events: int, data: str) -> None:
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        fd = _fd(fileobj)
         self.ep.register(fd, _mask(events))
         self.keys[fd] = Key(fd, events, data)
 
     def modify(self, fileobj: Any, events: int, data: str) -> None:
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        fd = _fd(fileobj)
         if fd not in self.keys:
             raise KeyError(fd)
         self.ep.modify(fd, _mask(events))
         self.keys[fd] = Key(fd, events, data)
 
     def unregister(self, fileobj: Any) -> None:
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        fd = _fd(fileobj)
         del self.keys[fd]
         try:
             self.ep.unregister(fd)
@@ -101,6 +101,10 @@ class Poller:
                 events = (READ if ev & ~select.EPOLLOUT else 0) | (WRITE if ev & ~select.EPOLLIN else 0)
                 ready.append((key, events & key.events))
         return ready
+
+
+def _fd(fileobj: Any) -> int:
+    return fileobj if isinstance(fileobj, int) else int(fileobj.fileno())
 
 
 def _mask(events: int) -> int:

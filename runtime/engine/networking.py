@@ -31,7 +31,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import fsutil
@@ -415,8 +415,7 @@ def prestart(engine: Engine, request: dict[str, Any], pid: int) -> list[int]:
     try:
         if not reservations and rec.host.ports:
             reservations = ports.reserve(rec.host.ports)
-        bindings = [(b.container_port, b.protocol, b.host_ip, b.host_port) for b in (r.binding for r in reservations)]
-        _net_call(engine, request, "connect", pid=pid, bindings=bindings)
+        _net_call(engine, request, "connect", pid=pid, bindings=[astuple(r.binding) for r in reservations])
     except BaseException:
         ports.release(reservations)
         raise

@@ -40,7 +40,6 @@ def connect(store: NetworkStore, net: Network, root: str, *, cid: str, pid: int,
             hosts: HostsRenderer | None = None, peer_names: bool = False) -> Endpoint:
     """Put the container whose PID 1 is ``pid`` on ``net``; undone completely if any step fails."""
     veth = "veth" + secrets.token_hex(5)  # 14 characters: IFNAMSIZ is 16 with the NUL
-    ports = bindings  # their host ports are held by the caller (runtime.net.ports)
     with store.net_lock(net):
         if not store.exists(net):
             raise NotFound(f"network {net.name} not found")
@@ -52,7 +51,7 @@ def connect(store: NetworkStore, net: Network, root: str, *, cid: str, pid: int,
         ip = ipam.choose(ipaddress.IPv4Network(net.subnet), ipaddress.IPv4Address(net.gateway),
                          [lease.ip for lease in leases.leases.values()], leases.last, preferred_ip)
         lease = Lease(cid, str(ip), ipam.mac_for(ip), veth, pid, procfs.start_time(pid), name, hostname,
-                      hosts_file, ports)
+                      hosts_file, bindings)
         elements = port_elements(lease)
         if elements:
             nft.run(nft.add_elements_script(net.bridge, elements))
@@ -74,7 +73,7 @@ def connect(store: NetworkStore, net: Network, root: str, *, cid: str, pid: int,
             pass  # the first error is the one to report
         disconnect(store, net, cid)
         raise
-    return Endpoint(net.name, net.id, lease.ip, net.prefixlen, net.gateway, lease.mac, veth, ports)
+    return Endpoint(net.name, net.id, lease.ip, net.prefixlen, net.gateway, lease.mac, veth, bindings)
 
 
 def _plumb(lease: Lease, net: Network, bridge_index: int, alias: str) -> None:

@@ -41,14 +41,17 @@ def human_duration(seconds: float) -> str:
     return f"{int(seconds / 3600 / 24 / 365)} years"
 
 
-def human_size(n: float) -> str:
-    """docker's HumanSize: decimal units, four significant digits ("2.14MB", "712B")."""
+def human_size(n: float, precision: int = 4) -> str:
+    """go-units HumanSizeWithPrecision: decimal units, ``precision`` significant digits.
+
+    docker's HumanSize is precision 4 ("2.14MB", "712B"); ``docker stats`` uses 3 for I/O.
+    """
     units = ["B", "kB", "MB", "GB", "TB", "PB"]
     i = 0
     while n >= 1000 and i < len(units) - 1:
         n /= 1000
         i += 1
-    return f"{n:.4g}{units[i]}"
+    return f"{n:.{precision}g}{units[i]}"
 
 
 def bytes_size(n: float) -> str:

@@ -44,13 +44,8 @@ CLEAR, HOME, CLEAR_LINE, CLEAR_BELOW = "\033[2J", "\033[H", "\033[K", "\033[J"
 
 
 def size3(n: float) -> str:
-    """go-units HumanSizeWithPrecision(n, 3): decimal units, three significant digits ("1.45kB")."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000
-        i += 1
-    return f"{n:.3g}{units[i]}"
+    """Block and network I/O as docker stats prints them: three significant digits ("1.45kB")."""
+    return fmt.human_size(n, 3)
 
 
 def row(given: str, info: ContainerInfo, s: ContainerStats | None, no_trunc: bool) -> dict[str, str]:
