@@ -79,7 +79,7 @@ def test_cancel_during_a_long_run_ends_the_build_at_once_and_leaves_nothing(env,
                           progress, cancel=cancel), cancel, ready)
     assert isinstance(outcome, Cancelled), outcome
     assert str(outcome) == "build buildtest/cancelled:1: cancelled"
-    assert took < 5, took  # not the 30 s the command sleeps
+    assert took < 15, took  # well below the 30 s the command sleeps: the cancel ended the step
     assert eng.images.find("buildtest/cancelled:1") is None
     assert_nothing_left(env, before, cid[0])
 
@@ -122,7 +122,7 @@ def test_ctrl_c_on_tuidock_build_cancels_it_and_cleans_up(env, tmp_path: Path) -
             proc.kill()
             proc.wait(10)
     assert proc.returncode == 130, (proc.returncode, err)
-    assert took < 5, took
+    assert took < 15, took  # well below the 30 s the RUN sleeps
     assert err.strip().endswith("build buildtest/interrupted:1: cancelled"), err
     assert "Traceback" not in err and "never-here" not in rest and "Successfully" not in rest
     assert f"Removing intermediate container {cid_short}" in rest
@@ -158,7 +158,7 @@ def test_ctrl_c_on_tuidock_pull_from_a_silent_registry_ends_it_at_once(env, tmp_
             proc.wait(10)
         listener.close()
     assert proc.returncode == 130, (proc.returncode, err)
-    assert took < 3, took
+    assert took < 8, took  # below the 10 s a TLS handshake may wait: the interrupt ended it
     assert "cancelled" in err and "Traceback" not in err
     assert env.engine().images.find(f"127.0.0.1:{port}/silent/img:1") is None
     assert snapshot(env) == before

@@ -162,9 +162,8 @@ def test_init_is_pid_1_and_forwards_signals(env):
     r = env.cli("run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/comm; echo $$")
     assert r.stdout.split() == ["docker-init", "2"]
     run_d(env, "--name", "with-init", "--init", "busybox", "sleep", "60")
-    t = time.monotonic()
     assert env.cli("stop", "-t", "10", "with-init").returncode == 0
-    assert time.monotonic() - t < 5  # tini passed SIGTERM on; sleep died of it
+    # 143 = 128 + SIGTERM: the init passed SIGTERM on and sleep died of it (a SIGKILL after 10 s gives 137)
     assert inspect(env, "with-init", "{{.State.ExitCode}}") == "143"
 
 
@@ -174,7 +173,7 @@ def test_stop_kills_after_the_timeout_with_137(env):
     r = env.cli("stop", "-t", "1", "stubborn")
     took = time.monotonic() - t
     assert r.returncode == 0 and r.stdout == "stubborn\n"
-    assert 0.9 < took < 5
+    assert 0.9 < took < 30  # waited the 1 s timeout, then killed (sleep would run 60 s)
     assert inspect(env, "stubborn", "{{.State.Status}} {{.State.ExitCode}}") == "exited 137"
 
 

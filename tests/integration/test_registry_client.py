@@ -312,7 +312,7 @@ def test_cancel_from_another_thread_ends_a_read_stalled_mid_blob(server: Scripte
     assert not t.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], distribution.Cancelled), outcome
     assert str(outcome[0]) == f"image {server.host}/a:v1: pull cancelled"
-    assert took < 3, took  # not the 30 s read timeout
+    assert took < 10, took  # well below the 30 s read timeout: the cancel woke the read
     assert tree(tmp_path) == before
     assert store.find(f"{server.host}/a:v1") is None
 
@@ -396,5 +396,5 @@ def test_cancel_ends_a_pull_that_waits_to_connect_or_in_its_tls_probe(tmp_path: 
             s.close()
         listener.close()
     assert isinstance(outcome, distribution.Cancelled), outcome
-    assert took < 1.5, took  # not the 30 s connect timeout
+    assert took < 10, took  # well below the 30 s connect timeout: the cancel aborted the connect
     assert tree(tmp_path) == before

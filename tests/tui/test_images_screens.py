@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -249,13 +248,13 @@ def test_escape_cancels_a_build_during_a_long_run_and_nothing_is_left(tui_env, t
         await until(pilot, lambda: "tdui-cancel-me" in log(), "the RUN's output", timeout=60)
         cid = next(line.split()[-1] for line in log() if line.startswith(" ---> Running in"))
         assert status(tui_env, cid) == "running"
-        start = time.monotonic()
         await pilot.press("escape")
-        await until(pilot, lambda: job.finished, "the build to stop after escape", timeout=5)
-        took = time.monotonic() - start
-        assert not job.succeeded and took < 5, took
+        # Bounded well below the 30 s the RUN sleeps: a cancel that only waited for the step would fail here.
+        await until(pilot, lambda: job.finished, "the build to stop after escape", timeout=15)
+        assert not job.succeeded
         assert "cancelled" in str(job.query_one("#transfer-status", Static).render())
-        assert notified(app, "build tdui-cancel:1: cancelled")
+        # App.notify posts a message: the toast is added on the app's next turn, not when ``finished`` is set.
+        await until(pilot, lambda: notified(app, "build tdui-cancel:1: cancelled"), "the cancel's notification")
         assert f"Removing intermediate container {cid}" in log() and "never-here" not in "\n".join(log())
         # Nothing of the cancelled step: no container, no image, nothing on the machine.
         assert tui_env.cli("ps", "-aq", check=True).stdout == ""
@@ -409,14 +408,14 @@ def test_a_pull_from_a_registry_that_never_answers_is_cancelled_with_escape(tui_
         await until(pilot, lambda: held, "the pull connected")
         await pilot.pause(0.3)
         assert not job.finished
-        start = time.monotonic()
         await pilot.press("escape")
         # The pull waits in the TLS handshake of its HTTPS probe; cancel shuts that socket down, so the pull
-        # stops at once (not after the 10 s connect timeout). 3 s leaves room for a loaded machine.
-        await until(pilot, lambda: job.finished, "the pull to stop after escape", timeout=3)
-        took = time.monotonic() - start
-        assert took < 3, took
-        assert not job.succeeded and notified(app, "cancelled")
+        # stops at once. The bound is below the 10 s connect timeout: a cancel seen only then fails here.
+        await until(pilot, lambda: job.finished, "the pull to stop after escape", timeout=8)
+        assert not job.succeeded, job.progress.outcome
+        assert "cancelled" in str(job.progress.outcome), job.progress.outcome
+        # App.notify posts a message: the toast is added on the app's next turn, not when ``finished`` is set.
+        await until(pilot, lambda: notified(app, "cancelled"), "the cancel's notification")
         await pilot.press("escape")
         await until(pilot, lambda: front(app, "ImagesScreen"), "back on the images")
 
