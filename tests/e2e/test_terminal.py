@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.e2e.tmux import Tmux
@@ -66,7 +68,15 @@ def test_two_clients_attached_at_once(env):
     try:
         for t in (a, b):
             t.type("tuidock attach shared")
-        a.keys("Enter")
+        # attach shows what comes after it, nothing earlier (as docker's): once a prompt asked for from a
+        # shows in b too, both are attached. A loaded machine may take a while to start b's client.
+        for _ in range(40):
+            a.keys("Enter")
+            time.sleep(0.25)
+            if "/ #" in b.screen():
+                break
+        else:
+            raise AssertionError(f"b never showed the shell's prompt:\n{b.screen()}")
         a.type("echo from-a-$((6*7))")
         a.wait_for(r"from-a-42")
         b.wait_for(r"from-a-42")  # the other client sees the same terminal
