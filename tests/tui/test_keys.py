@@ -97,3 +97,71 @@ def test_run_dialog_fields_typed_in_one_burst(tui_env):
         assert tui_env.cli("inspect", "-f", "{{.HostConfig.PidsLimit}}", "keys-web").stdout.strip() == "50"
 
     drive(app, scenario)
+
+
+def test_a_name_typed_right_behind_n_lands_in_the_run_dialog(tui_env):
+    app = make_app(tui_env)
+
+    async def scenario(pilot):  # type: ignore[no-untyped-def]
+        from textual.widgets import Input
+
+        await until(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "the containers screen")
+        await pilot.pause(0.3)
+        # `n` and the name in one burst: the dialog is still being composed when the name's keys arrive.
+        await burst(pilot, "n", *"keys-fast")
+        dialog = await until(pilot, lambda: type(app.screen).__name__ == "RunDialog" and app.screen, "the dialog")
+        box = dialog.query_one("#name", Input)
+        await until(pilot, lambda: box.value == "keys-fast", f"the name typed behind n (the box holds {box.value!r})")
+        assert dialog.focused is box
+
+    drive(app, scenario)
+
+
+def test_editing_keys_act_on_the_field_they_were_typed_in(tui_env):
+    app = make_app(tui_env)
+
+    async def scenario(pilot):  # type: ignore[no-untyped-def]
+        from textual.widgets import Input
+
+        await until(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "the containers screen")
+        await burst(pilot, "n")
+        dialog = await until(pilot, lambda: type(app.screen).__name__ == "RunDialog" and app.screen, "the dialog")
+        await until(pilot, lambda: dialog._images_loaded, "the image list")
+        # A typo mended right before enter, then a field left with tab, all as fast as a paste: the backspace
+        # belongs to the name, the text behind tab to the environment.
+        await burst(pilot, *"keys-webx", "backspace", "enter", *"sleep", "space", *"1000", "left", "left", "left",
+                    "left", "backspace", "tab", *"A=1")
+        want = {"name": "keys-web", "command": "sleep1000", "env": "A=1"}
+        for field, value in want.items():
+            box = dialog.query_one(f"#{field}", Input)
+            await until(pilot, lambda box=box, value=value: box.value == value,
+                        f"#{field} to hold {value!r} (it holds {box.value!r})")
+        assert dialog.focused is dialog.query_one("#env", Input)
+        # shift+tab goes back, and ctrl+w typed behind it erases a word of the command, not of the environment
+        # (a field selects its text as it takes the focus: `end` goes past it).
+        await burst(pilot, "shift+tab", "end", "ctrl+w", "tab", "end", *"B")
+        await until(pilot, lambda: dialog.query_one("#command", Input).value == "", "the command's word erased")
+        await until(pilot, lambda: dialog.query_one("#env", Input).value == "A=1B", "B typed into the environment")
+
+    drive(app, scenario)
+
+
+def test_a_prompt_dialog_takes_its_fields_typed_in_one_burst(tui_env):
+    app = make_app(tui_env)
+
+    def networks() -> list[str]:
+        return tui_env.cli("network", "ls", "--format", "{{.Name}}", check=True).stdout.split()
+
+    async def scenario(pilot):  # type: ignore[no-untyped-def]
+        await until(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "the containers screen")
+        await pilot.pause(0.3)
+        # `4` opens the networks screen and `c` its create dialog, the name follows at once (mended with
+        # backspace right before enter moves on), then enter through the empty subnet and gateway answers.
+        await burst(pilot, "4", "c", *"keys-netx", "backspace", "enter", "enter", "enter")
+        await until(pilot, lambda: "keys-net" in networks(), f"keys-net created (networks: {networks()})")
+        assert type(app.screen).__name__ == "NetworksScreen"
+
+    try:
+        drive(app, scenario)
+    finally:
+        tui_env.cli("network", "rm", "keys-net")

@@ -7,12 +7,16 @@ import shlex
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 
 from runtime.engine.engine import Engine
@@ -22,9 +26,30 @@ from .. import config
 from .backend import Backend, Snapshot
 from .screens.listing import ScreenCommands
 
+HOLD_SECONDS = 2.0  # a key not seen handled after this (its widget went away) lets the next one go
+
 # The app's actions that users may rebind in config.toml ([keys] action = "key").
 REBINDABLE = ("details", "new", "start", "stop", "restart", "pause", "delete", "exec", "attach", "logs", "filter",
               "sort", "help", "quit")
+
+
+class _Travelling(events.Key):
+    """A typed key that remembers where it was last sent, as it bubbles up the widget tree."""
+
+    __slots__ = ("at", "timed")
+
+    def __init__(self, key: events.Key, at: MessagePump) -> None:
+        super().__init__(key.key, key.character)
+        self.time = key.time
+        self.at = at
+        self.timed = False  # keys wait behind it, and a timer lets them go if it is never seen handled
+
+    def _bubble_to(self, widget: MessagePump) -> None:
+        self.at = widget
+        super()._bubble_to(widget)
+
+
+_Travelling.handler_name = events.Key.handler_name  # handled as the Key it is, by on_key / key_ methods
 
 
 class SnapshotReady(Message):
@@ -61,6 +86,9 @@ class TuidockApp(App[int]):
         self.detach_keys = str(self.settings["detach_keys"])
         self._sample = sample  # tests with fixed content turn the threads off
         self._stop = threading.Event()
+        self._waiting: deque[events.Key] = deque()  # typed keys not handed on yet
+        self._travelling: _Travelling | None = None  # the key handed on and not handled yet
+        self._gave_up: Screen[Any] | None = None
         self._theme_problem = ""
         theme = str(self.settings["theme"])
         if theme in self.available_themes:
@@ -99,6 +127,82 @@ class TuidockApp(App[int]):
     def on_unmount(self) -> None:
         self._stop.set()
         self.backend.wake()
+
+    # ---- keys, one at a time -------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._waiting.append(event)
+            await self._take_keys()
+            return
+        await super().on_event(event)
+
+    async def _take_keys(self) -> None:
+        """Hand on the typed keys in order, each only once the one before has been handled.
+
+        Textual hands every key to the widget focused when the app takes it,
+        while a binding that is not a priority one runs only when its key has
+        come back up the widget tree to the app. Keys typed fast (or by a
+        terminal that delivers them in one read) were all handed out before the
+        first one's binding ran: ``n`` and a name, typed at once, sent the name
+        to the containers table; a backspace before ``tab`` erased a character
+        of the next field. So a key is followed through the tree, and the next
+        one waits until it has been handled, and until a screen it opened is up.
+        """
+        while self._waiting:
+            if self._travelling is not None:
+                if not self._travelling.timed:
+                    self._travelling.timed = True
+                    self.set_timer(HOLD_SECONDS, partial(self._landed, self._travelling))
+                return
+            stack = self.screen_stack
+            if not stack:
+                return
+            screen = stack[-1]
+            if not screen._is_mounted and screen is not self._gave_up:  # set once its Mount is handled
+                # Compose and Mount come first on a screen's task, before anything it was sent: this runs when
+                # it is up, with its AUTO_FOCUS widget focused.
+                screen.call_later(self.call_next, self._take_keys)
+                self.set_timer(HOLD_SECONDS, partial(self._give_up_on, screen))
+                return
+            key = self._waiting.popleft()
+            target = self.focused or screen  # where Textual sends a key no priority binding takes
+            travelling = self._travelling = _Travelling(key, target)
+            await super().on_event(travelling)
+            if not travelling.is_forwarded:
+                self._travelling = None  # a priority binding took it, here and now
+            elif target.check_consume_key(key.key, key.character):
+                # Text for the focused box (a printable key to an Input): no binding can take it (Textual drops
+                # those keys from the bindings of the box's ancestors), so the next key may follow at once.
+                self._travelling = None
+            else:  # sent to the target just now, with no turn of the loop since
+                target.call_later(self._follow, travelling, target)
+
+    def _follow(self, key: _Travelling, node: MessagePump) -> None:
+        """Runs on ``node``'s task once ``node`` has handled ``key``: it stopped there, or went on to ``key.at``."""
+        if self._travelling is not key:
+            return
+        if key.at is node:
+            self._landed(key)
+        elif key.at is not self:  # the app's on_key lands it
+            if not key.at.call_later(self._follow, key, key.at):
+                self._landed(key)  # that widget is closing: the key will not be handled
+
+    def on_key(self, event: events.Key) -> None:
+        # Runs before App._on_key (the subclass's handler first); the next key is taken by call_next, once this
+        # message is handled, so after this key's binding has run.
+        self._landed(event)
+
+    def _landed(self, key: events.Key) -> None:
+        if self._travelling is key:
+            self._travelling = None
+            self.call_next(self._take_keys)
+
+    def _give_up_on(self, screen: Screen[Any]) -> None:
+        """A screen not up after :data:`HOLD_SECONDS` (closed before it was): its keys go on as they are."""
+        if not screen._is_mounted and self.screen_stack and self.screen_stack[-1] is screen:
+            self._gave_up = screen
+            self.call_next(self._take_keys)
 
     # ---- snapshots ------------------------------------------------------------
 

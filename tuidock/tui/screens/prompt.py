@@ -1,8 +1,9 @@
-"""A small modal form: a few labelled text fields and an OK button (tag, create a volume or a network)."""
+"""Dialogs of text fields: the small prompt (tag, pull, build, create a volume or a network), and the base
+the run dialog shares with it."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,7 +13,30 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 
-class PromptDialog(ModalScreen[dict[str, str] | None]):
+R = TypeVar("R")
+
+
+class FieldsDialog(ModalScreen[R]):
+    """A dialog of text fields: enter moves to the next one; on the last, the field's own enter
+    (``Input.Submitted``) answers the dialog."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # A priority binding: the focus moves as the app takes the key, before the next key is handed on (the
+        # field's own enter would move it from a Submitted message, maybe after the next key went out).
+        Binding("enter", "next_field", "Next field", show=False, priority=True),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_field":
+            # Not from the last field: there enter goes to the field itself, and answers.
+            return isinstance(self.focused, Input) and self.focused is not self.query(Input).last()
+        return True
+
+    def action_next_field(self) -> None:
+        self.focus_next()  # Screen.focus_next moves the focus now, not on a later turn
+
+
+class PromptDialog(FieldsDialog[dict[str, str] | None]):
     """Ask for a few values; enter in the last field or the button answers, escape cancels (None).
 
     ``fields`` are (id, label, placeholder, initial value); ``required`` ids must
@@ -42,7 +66,7 @@ class PromptDialog(ModalScreen[dict[str, str] | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query(Input).first().focus()
+        self.set_focus(self.query(Input).first())  # now, not on a later turn: keys typed at once land here
 
     def values(self) -> dict[str, str]:
         return {fid: self.query_one(f"#prompt-{fid}", Input).value.strip() for fid, *_ in self.fields}
@@ -61,12 +85,9 @@ class PromptDialog(ModalScreen[dict[str, str] | None]):
         self.dismiss(values)
 
     @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        inputs = list(self.query(Input))
-        if event.input is inputs[-1]:
-            self._answer()
-        else:
-            inputs[inputs.index(event.input) + 1].focus()
+    def _submitted(self) -> None:
+        """Enter on the last field answers (on the others it moves to the next field)."""
+        self._answer()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

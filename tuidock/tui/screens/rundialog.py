@@ -9,10 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ..runform import RunForm, check
+from .prompt import FieldsDialog
 
 if TYPE_CHECKING:
     from ..app import TuidockApp
@@ -30,7 +30,7 @@ TEXT_FIELDS = (
 SWITCHES = (("tty", "-t  a terminal"), ("interactive", "-i  keep stdin open"), ("rm", "--rm  remove on exit"))
 
 
-class RunDialog(ModalScreen[str | None]):
+class RunDialog(FieldsDialog[str | None]):
     """Fields for image, name, command, env, volumes, ports, limits, tty, stdin and --rm.
 
     Errors appear under the field as you type; the equivalent command line is
@@ -40,10 +40,6 @@ class RunDialog(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+r", "submit", "Run"),
-        # A priority binding runs as the app takes the key, before it hands the next one to a widget, so
-        # what is typed right behind enter goes to the next field (Input's own enter is handled only once
-        # the key has gone round the widget tree: fast typing went on into the old field).
-        Binding("enter", "next_field", "Next field", show=False, priority=True),
     ]
     AUTO_FOCUS = "#name"  # focused as the dialog opens, not on a later turn of the loop
 
@@ -136,23 +132,10 @@ class RunDialog(ModalScreen[str | None]):
     def _changed(self, event: Any) -> None:
         self._validate()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "next_field":
-            # Only from a text field but the last: there enter goes to the field itself and runs the container
-            # once the field has taken every character typed before it.
-            return isinstance(self.focused, Input) and self.focused.id != TEXT_FIELDS[-1][0]
-        return True
-
-    def action_next_field(self) -> None:
-        self.focus_next()  # Screen.focus_next moves the focus now, not on a later turn
-
     @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        """Enter on the last field runs the container (on the others it is the next_field binding)."""
-        if event.input.id == TEXT_FIELDS[-1][0]:
-            self.action_submit()
-        else:
-            self.focus_next()
+    def _submitted(self) -> None:
+        """Enter on the last field runs the container (on the others it moves to the next field)."""
+        self.action_submit()
 
     @on(Button.Pressed, "#run")
     def _run(self) -> None:
