@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import time
 
@@ -63,11 +64,17 @@ def test_exec_has_the_containers_hardening(env, box):
 def test_exec_stdin_and_a_detached_exec(env, box):
     assert env.cli("exec", "-i", "box", "cat", input="piped in\n").stdout == "piped in\n"
     assert env.cli("exec", "-d", "box", "sleep", "120").returncode == 0
-    time.sleep(0.3)
-    top = env.cli("top", "box").stdout.splitlines()[1:]
-    sleeps = [line.split() for line in top if line.split()[-2:] == ["sleep", "120"]]
-    assert len(sleeps) == 1
-    host_pid, container_pid = int(sleeps[0][1]), int(sleeps[0][2])
+
+    def sleeps() -> list[list[str]]:
+        top = env.cli("top", "box").stdout.splitlines()[1:]
+        return [line.split() for line in top if line.split()[-2:] == ["sleep", "120"]]
+
+    deadline = time.monotonic() + 10  # exec -d returns once the process is started, maybe before its execve
+    while not sleeps() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = sleeps()
+    assert len(found) == 1, found
+    host_pid, container_pid = int(found[0][1]), int(found[0][2])
     assert host_pid != container_pid and container_pid > 1
 
 
@@ -83,22 +90,59 @@ def test_exec_into_stopped_or_paused_containers_fails_clearly(env, box):
     assert r.returncode == 125 and "no such container: nosuch" in r.stderr
 
 
+class Output:
+    """What a client process has printed so far, read without blocking past a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        self.fd, self.seen = proc.stdout.fileno(), b""
+
+    def has(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return False
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return False
+            self.seen += chunk
+        return True
+
+
 def test_attach_reconnects_and_shares_output(env):
     assert env.cli("run", "-d", "-i", "--name", "talk", "busybox", "sh", "-c",
                    "while read line; do echo got:$line; done").returncode == 0
-    p = subprocess.Popen([TUIDOCK, "attach", "talk"], env=env.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         text=True)
-    watcher = subprocess.Popen([TUIDOCK, "attach", "--no-stdin", "talk"], env=env.env, stdout=subprocess.PIPE,
-                               text=True)
-    time.sleep(0.5)
-    assert p.stdin is not None and p.stdout is not None and watcher.stdout is not None
-    p.stdin.write("hello\n")
-    p.stdin.flush()
-    assert p.stdout.readline() == "got:hello\n"
-    assert watcher.stdout.readline() == "got:hello\n"  # a second client sees the same output
-    p.stdin.close()  # the attached stdin ends: the container's stdin ends too
-    assert p.wait(10) == 0 and watcher.wait(10) == 0
-    assert env.cli("logs", "talk").stdout == "got:hello\n"
+    p = subprocess.Popen([TUIDOCK, "attach", "talk"], env=env.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    watcher = subprocess.Popen([TUIDOCK, "attach", "--no-stdin", "talk"], env=env.env, stdout=subprocess.PIPE)
+    assert p.stdin is not None
+    said, seen = Output(p), Output(watcher)
+
+    def say(line: str) -> None:
+        assert p.stdin is not None
+        p.stdin.write(f"{line}\n".encode())
+        p.stdin.flush()
+
+    try:
+        # attach shows what comes after it, nothing earlier (as docker's): say lines until the watcher shows
+        # one, and both clients are attached (a loaded machine may take a while to start the second).
+        for i in range(40):
+            say(f"ping{i}")
+            assert said.has(f"got:ping{i}\n", 10), said.seen
+            if seen.has(f"got:ping{i}\n", 0.25):
+                break
+        else:
+            raise AssertionError(f"the watcher never showed the output: {seen.seen!r}")
+        say("hello")
+        assert said.has("got:hello\n", 10) and seen.has("got:hello\n", 10)  # both clients see the same output
+        p.stdin.close()  # the attached stdin ends: the container's stdin ends too
+        assert p.wait(10) == 0 and watcher.wait(10) == 0
+    finally:
+        for proc in (p, watcher):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    assert env.cli("logs", "talk").stdout.endswith("got:hello\n")
 
 
 def test_attach_to_a_stopped_container_is_refused(env):

@@ -36,6 +36,15 @@ def wait_status(env, ref: str, status: str, timeout: float = 10) -> None:
     raise AssertionError(f"{ref} did not become {status}")
 
 
+def wait_log(env, ref: str, text: str, timeout: float = 10) -> None:
+    """Until the container's log has ``text`` (a script says it is ready: its traps are set)."""
+    deadline = time.monotonic() + timeout
+    while text not in env.cli("logs", ref).stdout:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{ref} never logged {text!r}")
+        time.sleep(0.05)
+
+
 def test_detached_run_then_ps(env):
     cid = run_d(env, "--name", "web", "busybox", "sleep", "60")
     r = env.cli("ps")
@@ -179,14 +188,15 @@ def test_stop_kills_after_the_timeout_with_137(env):
 
 def test_stop_signal_and_stop_timeout(env):
     run_d(env, "--name", "usr1", "--stop-signal", "USR1", "busybox", "sh", "-c",
-          'trap "exit 5" USR1; while true; do sleep 0.1; done')
-    time.sleep(0.3)
+          'trap "exit 5" USR1; echo ready; while true; do sleep 0.1; done')
+    wait_log(env, "usr1", "ready")
     assert env.cli("stop", "usr1").returncode == 0
     assert inspect(env, "usr1", "{{.State.ExitCode}} {{.Config.StopSignal}}") == "5 USR1"
     run_d(env, "--name", "quick", "--stop-timeout", "1", "busybox", "sleep", "60")
     t = time.monotonic()
     env.cli("stop", "quick")
-    assert time.monotonic() - t < 5
+    assert time.monotonic() - t < 8  # killed after its own 1 s, well before the default 10 s
+    assert inspect(env, "quick", "{{.State.ExitCode}} {{.Config.StopTimeout}}") == "137 1"
 
 
 def test_create_start_restart_wait(env):
@@ -213,8 +223,8 @@ def test_start_of_running_and_rm_of_running_are_refused(env):
 
 
 def test_kill_with_signals(env):
-    run_d(env, "--name", "k", "busybox", "sh", "-c", 'trap "exit 42" HUP; while true; do sleep 0.1; done')
-    time.sleep(0.3)
+    run_d(env, "--name", "k", "busybox", "sh", "-c", 'trap "exit 42" HUP; echo ready; while true; do sleep 0.1; done')
+    wait_log(env, "k", "ready")
     assert env.cli("kill", "-s", "HUP", "k").returncode == 0
     env.cli("wait", "k")
     assert inspect(env, "k", "{{.State.ExitCode}}") == "42"

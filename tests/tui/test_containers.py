@@ -92,13 +92,13 @@ def test_start_stop_pause_restart_and_delete_keys(tui_env):
         await pilot.press("x")
         await until(pilot, lambda: status(tui_env, "k") == "exited", "k exited after x", timeout=20)
         await pilot.press("d")
-        await pilot.pause(0.2)
-        assert type(app.screen).__name__ == "ConfirmDialog"
+        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "the confirmation after d")
         await pilot.press("n")  # no: nothing happens
+        await until(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "the dialog closed after n")
         await pilot.pause(0.3)
         assert status(tui_env, "k") == "exited"
         await pilot.press("d")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "the confirmation after d")
         await pilot.press("y")
         await until(pilot, lambda: tui_env.cli("inspect", "k").returncode != 0, "k removed after d, y")
         await until(pilot, lambda: "k" not in rows(app), "k gone from the table")
@@ -131,16 +131,16 @@ def test_run_dialog_starts_a_container_and_flags_bad_input_inline(tui_env):
         dialog = await until(pilot, lambda: type(app.screen).__name__ == "RunDialog" and app.screen, "the dialog")
         await until(pilot, lambda: dialog._images_loaded, "the image list")
         dialog.query_one("#memory", Input).value = "12q"
-        await pilot.pause(0.2)
         error = dialog.query_one("#memory-error", Static)
-        assert error.display and "12q" in str(error.render())
+        await until(pilot, lambda: error.display, "the memory field's error")
+        assert "12q" in str(error.render())
         assert dialog.query_one("#run", Button).disabled
         dialog.query_one("#memory", Input).value = "32m"
         dialog.query_one("#name", Input).value = "fromdialog"
         dialog.query_one("#command", Input).value = "sh -c 'echo dialog-made; sleep 1000'"
         dialog.query_one("#env", Input).value = "GREETING=hi"
-        await pilot.pause(0.2)
-        assert not error.display and not dialog.query_one("#run", Button).disabled
+        await until(pilot, lambda: not error.display and not dialog.query_one("#run", Button).disabled,
+                    "the form valid again")
         assert "tuidock run --name fromdialog" in str(dialog.query_one("#cmdline", Static).render())
         await pilot.press("ctrl+r")
         await until(pilot, lambda: status(tui_env, "fromdialog") == "running", "the dialog's container running")
@@ -247,14 +247,12 @@ def test_help_lists_the_keys(tui_env):
     async def scenario(pilot):  # type: ignore[no-untyped-def]
         await pilot.pause(0.3)
         await pilot.press("question_mark")
-        await pilot.pause(0.3)
-        assert type(app.screen).__name__ == "HelpScreen"
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "the help screen")
         text = " ".join(what for _, what in app.screen.entries)
         for words in ("Start", "Stop", "Exec", "Attach", "Delete", "Filter", "Command palette"):
             assert words in text
         await pilot.press("escape")
-        await pilot.pause(0.2)
-        assert type(app.screen).__name__ == "ContainersScreen"
+        await until(pilot, lambda: type(app.screen).__name__ == "ContainersScreen", "back on the containers")
 
     drive(app, scenario)
 
