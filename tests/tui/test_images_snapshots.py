@@ -21,6 +21,8 @@ from runtime.engine.volumes import Volume, VolumeUsage, VolumeUser
 from runtime.images.store import HistoryEntry, Image, ImageConfig, Layer
 from runtime.net.store import Network
 
+from .pilot import until
+
 NOW = 1_763_900_000.0
 SIZE = (140, 36)
 ROOT = "/var/lib/tuidock"
@@ -95,10 +97,8 @@ def make(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 async def show(pilot: Any, app: Any, key: str, kind: str) -> None:
     await pilot.pause()
     await pilot.press(key)
-    for _ in range(200):
-        if type(app.screen).__name__ == kind and getattr(app.screen, "loaded", 1):
-            break
-        await pilot.pause(0.02)
+    await until(pilot, lambda: type(app.screen).__name__ == kind and getattr(app.screen, "loaded", 1),
+                f"the {kind} with its list")
     app.screen.sub_title = ROOT  # not the test's temporary root, which changes every run
     await pilot.pause()
 
@@ -120,10 +120,8 @@ def test_layers_screen(snap_compare, tmp_path, monkeypatch):  # type: ignore[no-
         await show(pilot, app, "2", "ImagesScreen")
         app.screen.select(next(k for k in app.screen.cells if "team/app" in k))
         await pilot.press("enter")
-        for _ in range(200):
-            if type(app.screen).__name__ == "LayersScreen" and app.screen.analysis is not None:
-                break
-            await pilot.pause(0.02)
+        await until(pilot, lambda: type(app.screen).__name__ == "LayersScreen" and app.screen.analysis is not None,
+                    "the layers screen with its analysis")
         await pilot.press("down", "down")  # the last layer: its added, changed and deleted files
         app.screen.sub_title = "team/app:2.1"
         await pilot.pause()

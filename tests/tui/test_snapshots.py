@@ -19,6 +19,8 @@ from runtime.engine.model import Config, ContainerInfo, ContainerRecord, Contain
 from runtime.state import State, Status
 from tuidock.tui.backend import Endpoint, Snapshot
 
+from .pilot import until
+
 NOW = 1_763_900_000.0  # fixed "now" for every status and clock on screen
 SIZE = (140, 40)
 
@@ -107,14 +109,15 @@ def test_run_dialog_with_an_error(snap_compare, tmp_path):  # type: ignore[no-un
         await pilot.pause()
         app.deliver(fixed_snapshot(app))
         await pilot.press("n")
-        dialog = app.screen
-        for _ in range(100):  # the image list loads in a worker (an empty store here)
-            if dialog._images_loaded:
-                break
-            await pilot.pause(0.02)
+        dialog = await until(pilot, lambda: type(app.screen).__name__ == "RunDialog" and app.screen, "the dialog")
+        # The image list loads in a worker (an empty store here); the errors show once the form is checked.
+        await until(pilot, lambda: dialog._images_loaded, "the image list")
+        for box in dialog.query(Input):
+            box.cursor_blink = False  # a blinking cursor is drawn or not by the clock: a loaded machine differs
         dialog.query_one("#name", Input).value = "web2"
         dialog.query_one("#memory", Input).value = "64x"
-        dialog.query_one("#name", Input).focus()
+        dialog.set_focus(dialog.query_one("#name", Input))
+        await until(pilot, lambda: dialog.query_one("#memory-error").display, "the memory field's error")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
