@@ -63,10 +63,9 @@ class Engine:
         self._sampler: Any = None  # runtime.cgroups.stats.Sampler, made by the first stats() call
         self._stats_lock = threading.Lock()  # one stats() at a time: each CPU % is measured from the last
         self.volume_store = volumes_.VolumeStore(self.root)
-        # Records and states parsed once per change, and each container's paths: the TUI lists every
-        # container every second, and parsing them again was most of its sampler's time.
+        # Records and states parsed once per change: the TUI lists every container every second, and
+        # parsing them again was most of its sampler's time.
         self._files = filecache.ParsedFiles()
-        self._paths: dict[str, ContainerPaths] = {}
 
     # ---- the store --------------------------------------------------------------
 
@@ -101,12 +100,7 @@ class Engine:
     # ---- finding containers ----------------------------------------------------
 
     def paths(self, cid: str) -> ContainerPaths:
-        p = self._paths.get(cid)
-        if p is None:
-            if len(self._paths) >= filecache.MAX_FILES:
-                self._paths.clear()
-            p = self._paths[cid] = ContainerPaths(self.root, cid)
-        return p
+        return ContainerPaths(self.root, cid)
 
     def _ids(self) -> list[str]:
         try:

@@ -42,17 +42,16 @@ class ContainersScreen(Screen[None]):
         Binding("e", "exec", "Exec", id="exec"),
         Binding("a", "attach", "Attach", id="attach"),
         Binding("l", "logs", "Logs", id="logs"),
-        # The filter's keys are priority bindings: they run as the app takes the key, before it hands the
-        # next one to the focused widget, so the keys typed right behind them go where the focus is now
-        # (a plain binding runs only once its key has gone round the widget tree: `/bench` sent `e`, exec,
-        # to the table). check_action passes them on as characters while the filter box is being typed in.
-        Binding("slash", "filter", "Filter", key_display="/", id="filter", priority=True),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        # A priority binding: the focus goes back to the table as the app takes enter, before the next key is
+        # handed on (the box's own enter would move it from a Submitted message, maybe after that key went
+        # out). check_action passes enter on to the table when the box does not have the focus.
         Binding("enter", "filter_done", "Done", show=False, priority=True),
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("escape", "clear_filter", "Clear filter", show=False, priority=True),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
     def __init__(self) -> None:
@@ -261,17 +260,14 @@ class ContainersScreen(Screen[None]):
     # ---- the filter -------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        typing = self.focused is not None and self.focused.id == "filter"
-        if action == "filter":
-            return not typing  # in the box, `/` is a character
         if action == "filter_done":
-            return typing  # elsewhere enter is the table's (open the container)
+            return self.focused is not None and self.focused.id == "filter"  # elsewhere enter opens the container
         return True
 
     def action_filter(self) -> None:
         self.query_one("#filterbar").display = True
-        # set_focus, not Input.focus(): focus() moves it on a later turn of the loop, after the keys
-        # already queued behind `/` have been handed to the table.
+        # set_focus, not Input.focus(): focus() moves it on a later turn of the loop, and the app may have
+        # handed the next key on by then.
         self.set_focus(self.query_one("#filter", Input))
 
     def action_filter_done(self) -> None:
@@ -287,14 +283,10 @@ class ContainersScreen(Screen[None]):
         box.call_later(hide_if_empty)
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        # escape came through the box, after every character typed before it: the box holds them all.
+        self.query_one("#filter", Input).value = ""
         self.query_one("#filterbar").display = False
         self.set_focus(self.query_one("#containers", DataTable))
-
-        def clear() -> None:
-            box.value = ""
-
-        box.call_later(clear)  # after any characters still queued for the box
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
